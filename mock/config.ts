@@ -1,0 +1,133 @@
+/**
+ * The mock's settings, read once into one frozen object. No other module reads `process.env`.
+ *
+ * Precedence: explicit overrides (CLI flags), then environment variables (`PROCODE_*`, or the short
+ * `PORT`, `HOST`, `SEED`, `ACCOUNTS`, `TOKEN_TTL` names), then defaults.
+ */
+export interface Config {
+  /** Interface to bind; 127.0.0.1 by default so nothing is exposed off the machine. */
+  readonly host: string;
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** Seed of the generated world (same seed, same data). */
+  readonly seed: number;
+  /** Number of supply accounts in the generated world (5 - 10,000,000). */
+  readonly accounts: number;
+  /** Lifetime of an access token, in seconds. */
+  readonly tokenTtlSeconds: number;
+  /** Subscription keys the gateway accepts (`Ocp-Apim-Subscription-Key`). */
+  readonly subscriptionKeys: readonly string[];
+  /** Shape of the gateway's 401: Azure API Management's own JSON, or RFC 9457 problem+json. */
+  readonly gatewayErrors: 'apim' | 'problem';
+  /** Validate every reply against the contract; a violation is a 500 and a loud log line. */
+  readonly selfCheck: boolean;
+  /** Largest accepted request body, in bytes. */
+  readonly bodyLimitBytes: number;
+  /** pino log level. */
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Settings as they may be given, before checks: every field optional, strings allowed. */
+export type ConfigInput = { [K in keyof Config]?: Config[K] | string };
+
+/** Raised for an invalid setting; the CLI prints its message as one line and exits 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** The development subscription key, also published in `fixtures/personas.json`. */
+export const DEV_SUBSCRIPTION_KEY = '5f0c0de0c0de4d0c8a5e5a4db0c0de01';
+
+export const DEFAULTS: Config = Object.freeze({
+  host: '127.0.0.1',
+  port: 4010,
+  seed: 42,
+  accounts: 1000,
+  tokenTtlSeconds: 3600,
+  subscriptionKeys: Object.freeze([DEV_SUBSCRIPTION_KEY]),
+  gatewayErrors: 'apim',
+  selfCheck: true,
+  bodyLimitBytes: 64 * 1024,
+  logLevel: 'info',
+});
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Environment variable names read for each setting, first match wins. */
+const ENV_NAMES: { [K in keyof Config]: string[] } = {
+  host: ['PROCODE_HOST', 'HOST'],
+  port: ['PROCODE_PORT', 'PORT'],
+  seed: ['PROCODE_SEED', 'SEED'],
+  accounts: ['PROCODE_ACCOUNTS', 'ACCOUNTS'],
+  tokenTtlSeconds: ['PROCODE_TOKEN_TTL', 'TOKEN_TTL'],
+  subscriptionKeys: ['PROCODE_MOCK_SUBSCRIPTION_KEYS'],
+  gatewayErrors: ['PROCODE_GATEWAY_ERRORS'],
+  selfCheck: ['PROCODE_SELF_CHECK'],
+  bodyLimitBytes: ['PROCODE_BODY_LIMIT'],
+  logLevel: ['PROCODE_LOG_LEVEL', 'LOG_LEVEL'],
+};
+
+function integer(name: string, raw: unknown, min: number, max: number): number {
+  const n = typeof raw === 'number' ? raw : /^-?\d+$/.test(String(raw).trim()) ? Number(String(raw).trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${String(raw)}"`);
+  }
+  return n;
+}
+
+function boolean(name: string, raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const s = String(raw).trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off'].includes(s)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${String(raw)}"`);
+}
+
+function oneOf<T extends string>(name: string, raw: unknown, allowed: readonly T[]): T {
+  const s = String(raw).trim().toLowerCase();
+  if (!(allowed as readonly string[]).includes(s)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${String(raw)}"`);
+  }
+  return s as T;
+}
+
+function keys(raw: unknown): readonly string[] {
+  const list = (Array.isArray(raw) ? raw.map(String) : String(raw).split(','))
+    .map((k) => k.trim())
+    .filter(Boolean);
+  if (list.length === 0 || list.some((k) => !/^[\x21-\x7e]{1,256}$/.test(k))) {
+    throw new ConfigError('subscription keys must be a comma-separated list of printable ASCII keys');
+  }
+  return Object.freeze(list);
+}
+
+/**
+ * Builds the frozen configuration.
+ * @param overrides explicit settings (CLI flags, tests); `undefined` fields fall through.
+ * @param env the environment to read (defaults to `process.env`).
+ * @throws ConfigError naming the first invalid setting.
+ */
+export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = (key: keyof Config): unknown => {
+    if (overrides[key] !== undefined) return overrides[key];
+    for (const name of ENV_NAMES[key]) {
+      const value = env[name];
+      if (value !== undefined && value !== '') return value;
+    }
+    return DEFAULTS[key];
+  };
+  const host = String(raw('host')).trim();
+  if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host)) throw new ConfigError(`host is not a host name or address: "${host}"`);
+  return Object.freeze({
+    host,
+    port: integer('port', raw('port'), 0, 65535),
+    seed: integer('seed', raw('seed'), 0, 2 ** 32 - 1),
+    accounts: integer('accounts', raw('accounts'), 5, 10_000_000),
+    tokenTtlSeconds: integer('token TTL (seconds)', raw('tokenTtlSeconds'), 1, 31 * 24 * 3600),
+    subscriptionKeys: keys(raw('subscriptionKeys')),
+    gatewayErrors: oneOf('gateway errors', raw('gatewayErrors'), ['apim', 'problem'] as const),
+    selfCheck: boolean('self check', raw('selfCheck')),
+    bodyLimitBytes: integer('body limit (bytes)', raw('bodyLimitBytes'), 1024, 10 * 1024 * 1024),
+    logLevel: oneOf('log level', raw('logLevel'), LOG_LEVELS),
+  });
+}

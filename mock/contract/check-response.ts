@@ -1,0 +1,88 @@
+import type { CompiledOperation } from './compiled';
+import { pointer } from '../problem';
+
+/** A response as any client sees it: status, headers (lower-case names) and parsed body. */
+export interface ObservedResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The parsed JSON body, or the raw text when it is not JSON, or undefined when empty. */
+  body: unknown;
+}
+
+/** One way a response departs from the contract. */
+export interface Violation {
+  operationId: string;
+  status: number;
+  /** Where: `#/...` into the body, `header:<name>`, `status` or `content-type`. */
+  pointer: string;
+  expected: string;
+  actual: string;
+}
+
+/** The media type of a Content-Type header, lower-cased, without parameters. */
+export function mediaTypeOf(contentType: string | string[] | undefined): string {
+  const raw = Array.isArray(contentType) ? contentType[0] : contentType;
+  return (raw ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function short(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s === undefined ? 'undefined' : s.length > 120 ? s.slice(0, 117) + '...' : s;
+}
+
+/**
+ * Checks a response against its operation in the contract: the status is declared, the content type is
+ * one declared for that status, every required header is present, and the body validates (ajv 2020-12,
+ * strict, formats on; response objects are closed). Returns every violation; empty means it conforms.
+ */
+export function checkResponse(op: CompiledOperation, res: ObservedResponse): Violation[] {
+  const { operationId } = op.spec;
+  const v = (ptr: string, expected: string, actual: string): Violation => ({
+    operationId,
+    status: res.status,
+    pointer: ptr,
+    expected,
+    actual,
+  });
+  const declared = op.spec.responses.get(res.status);
+  if (!declared) {
+    return [v('status', `one of ${[...op.spec.responses.keys()].join(', ')}`, String(res.status))];
+  }
+  const out: Violation[] = [];
+  for (const [name, header] of declared.headers) {
+    if (header.required && res.headers[name.toLowerCase()] === undefined) {
+      out.push(v(`header:${name}`, 'present', 'absent'));
+    }
+  }
+  if (declared.content.size === 0) {
+    if (res.body !== undefined && res.body !== '') out.push(v('#', 'no body', short(res.body)));
+    return out;
+  }
+  const mediaType = mediaTypeOf(res.headers['content-type']);
+  if (!declared.content.has(mediaType)) {
+    out.push(v('content-type', [...declared.content.keys()].join(' or '), mediaType || 'none'));
+    return out;
+  }
+  const validate = op.responses.get(`${res.status} ${mediaType}`);
+  if (validate && !validate(res.body)) {
+    for (const e of validate.errors ?? []) {
+      if (['if', 'oneOf', 'anyOf'].includes(e.keyword) && (validate.errors?.length ?? 0) > 1) continue;
+      const tokens = e.instancePath ? e.instancePath.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~')) : [];
+      const p = e.params as Record<string, unknown>;
+      if (e.keyword === 'required') tokens.push(String(p.missingProperty));
+      if (e.keyword === 'additionalProperties') tokens.push(String(p.additionalProperty));
+      const at = tokens.reduce<unknown>(
+        (node, t) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[t] : undefined),
+        res.body,
+      );
+      const expected =
+        e.keyword === 'required'
+          ? 'present'
+          : e.keyword === 'additionalProperties'
+            ? 'absent (closed object)'
+            : `${e.keyword}: ${e.message ?? ''}`.trim();
+      out.push(v(pointer(tokens), expected, e.keyword === 'required' ? 'absent' : short(at)));
+    }
+  }
+  return out;
+}

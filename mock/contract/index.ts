@@ -1,0 +1,4 @@
+export * from './load';
+export * from './ajv';
+export * from './compiled';
+export * from './check-response';

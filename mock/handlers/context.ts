@@ -1,0 +1,60 @@
+import type { Config } from '../config';
+import type { Clock } from '../clock';
+import type { RandomSource } from '../random';
+import type { Store } from '../store';
+import type { World } from '../../fixtures/world';
+import type { OperationSpec } from '../contract';
+import type { Principal } from '../security';
+import type { TokenService } from '../auth/tokens';
+import type { OtpService } from '../auth/otp';
+
+/** Everything a handler may use; built once per app. */
+export interface Services {
+  config: Config;
+  clock: Clock;
+  random: RandomSource;
+  store: Store;
+  world: World;
+  tokens: TokenService;
+  otp: OtpService;
+}
+
+/** What a handler gets: the validated request and the services (architecture.md "The mock as a pipeline"). */
+export interface HandlerContext {
+  operation: OperationSpec;
+  /** Path parameters, validated. */
+  params: Record<string, unknown>;
+  /** Query parameters, validated, coerced, defaults applied. */
+  query: Record<string, unknown>;
+  /** Declared header parameters (lower-case names), validated. */
+  headers: Record<string, unknown>;
+  /** The parsed body, validated (never coerced). */
+  body: unknown;
+  /** The raw `Authorization` header, for client authentication on token requests. */
+  authorization?: string;
+  /** The caller, when the operation needs a bearer token. */
+  principal?: Principal;
+  requestId: string;
+  services: Services;
+}
+
+/** A handler's answer: status, JSON body, extra headers. The serializer writes it. */
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A handler: a plain function of its context; it returns a reply or throws a Problem. */
+export type Handler = (ctx: HandlerContext) => Reply | Promise<Reply>;
+
+/** Replies with `status` and a JSON body. */
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): Reply {
+  return { status, body, headers };
+}
+
+/** The caller of an operation that requires a bearer token. @throws Error when the pipeline did not authenticate. */
+export function callerOf(ctx: HandlerContext): Principal {
+  if (!ctx.principal) throw new Error(`${ctx.operation.operationId} ran without a principal`);
+  return ctx.principal;
+}

@@ -1,0 +1,56 @@
+import type { HandlerEntry } from '../router';
+import { PROBLEMS, problem } from '../problem';
+import { isoTimestamp } from '../clock';
+import type { Handler } from './context';
+import { json } from './context';
+import { customerView, hashPassword, isRegistered } from './customers';
+
+interface RegisterBody {
+  accountNumber: string;
+  postcode: string;
+  email: string;
+  password: string;
+  mobilePhone: string;
+}
+
+const compact = (postcode: string): string => postcode.replace(/\s+/g, '').toUpperCase();
+
+/**
+ * Register (api.md "Customer"): links online access to an existing supply account, given its account
+ * number and the postcode of one of its premises. Changes nothing unless every check passes.
+ * @throws Problem registration-mismatch (422, never says which field), already-registered (409) when the
+ *   account already has online access or the e-mail is taken.
+ */
+const register: Handler = (ctx) => {
+  const body = ctx.body as RegisterBody;
+  const { world, store, clock, random } = ctx.services;
+  const accountIndex = world.findAccountByNumber(body.accountNumber);
+  const account = accountIndex === undefined ? undefined : world.account(accountIndex);
+  const postcodeMatches = account?.premises.some(
+    (p) => compact(p.premise.address.postcode) === compact(body.postcode),
+  );
+  if (accountIndex === undefined || !account || !postcodeMatches) {
+    throw problem(
+      PROBLEMS.REGISTRATION_MISMATCH,
+      'The account number and postcode do not match a supply account; check both against a bill.',
+    );
+  }
+  if (isRegistered(ctx.services, accountIndex)) {
+    throw problem(PROBLEMS.ALREADY_REGISTERED, 'This supply account already has online access; log in instead.');
+  }
+  const email = body.email.toLowerCase();
+  if (store.registrationsByEmail.has(email) || world.findPersonaByUsername(email)) {
+    throw problem(PROBLEMS.ALREADY_REGISTERED, 'This e-mail address already has online access; log in instead.');
+  }
+  store.registrations.set(accountIndex, {
+    accountIndex,
+    email: body.email,
+    mobilePhone: body.mobilePhone,
+    passwordHash: hashPassword(body.password, random.bytes(16)),
+    createdAt: isoTimestamp(clock.now()),
+  });
+  store.registrationsByEmail.set(email, accountIndex);
+  return json(201, customerView(ctx.services, accountIndex), { Location: '/api/identity/customers/me' });
+};
+
+export const REGISTRATION_HANDLERS: Record<string, HandlerEntry> = { Register: { handle: register } };

@@ -1,0 +1,53 @@
+import type { ProblemType } from './catalogue';
+
+/** Where in the request a validation error points (RFC 9457 section 3's `errors` extension). */
+export interface FieldError {
+  in: 'body' | 'query' | 'path' | 'header';
+  /** JSON Pointer (RFC 6901) in URI-fragment form into that part, e.g. `#/amountPence`. */
+  pointer: string;
+  detail: string;
+}
+
+/** Extension members a problem may carry besides the five standard ones. */
+export interface ProblemExtensions {
+  errors?: FieldError[];
+  error_description?: string;
+  attemptsRemaining?: number;
+  paymentId?: string;
+}
+
+/**
+ * A problem thrown by a stage or handler; the error middleware turns it into problem+json.
+ * `headers` are response headers (never copied into the body).
+ */
+export class Problem extends Error {
+  override readonly name = 'Problem';
+  constructor(
+    readonly type: ProblemType,
+    readonly detail: string,
+    readonly extensions: ProblemExtensions = {},
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(`${type.slug}: ${detail}`);
+  }
+}
+
+/** The one factory for problems: `throw problem(PROBLEMS.NOT_FOUND, 'No premise 1234567890.')`. */
+export function problem(
+  type: ProblemType,
+  detail: string,
+  extensions: ProblemExtensions = {},
+  headers: Record<string, string> = {},
+): Problem {
+  return new Problem(type, detail, extensions, headers);
+}
+
+/** RFC 6901 escaping of one reference token (`~` -> `~0`, `/` -> `~1`). */
+export function escapePointerToken(token: string): string {
+  return token.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Builds a URI-fragment JSON Pointer from path tokens: `pointer(['address', 'postcode'])` -> `#/address/postcode`. */
+export function pointer(tokens: readonly (string | number)[]): string {
+  return '#' + tokens.map((t) => '/' + encodeURIComponent(escapePointerToken(String(t)))).join('');
+}

@@ -1,0 +1,65 @@
+import type { Response } from 'express';
+import type { Problem } from '../problem';
+import { PROBLEMS, problemTypeUri } from '../problem';
+
+/** The RFC 9457 body of a problem, with its extension members. */
+export type ProblemBody = Record<string, unknown>;
+
+/** A reply ready to be written: the one shape both successes and problems take before the wire. */
+export interface WireReply {
+  status: number;
+  contentType: string;
+  headers: Record<string, string>;
+  /** Parsed body (undefined for none). */
+  body: unknown;
+}
+
+/** `instance` of every problem: names the request (api.md "X-Request-ID"). */
+export function instanceOf(requestId: string): string {
+  return `urn:procode:request:${requestId}`;
+}
+
+/**
+ * Builds the wire form of a problem. OAuth2 problems also carry RFC 6749 section 5.2's `error` and
+ * `error_description`; the subscription-key problem takes the gateway's `{ statusCode, message }` shape
+ * unless `gatewayErrors` is `problem`. Headers never go into the body.
+ */
+export function problemReply(p: Problem, requestId: string, gatewayErrors: 'apim' | 'problem'): WireReply {
+  const headers = { ...p.headers };
+  if (p.type === PROBLEMS.SUBSCRIPTION_KEY && gatewayErrors === 'apim') {
+    return {
+      status: p.type.status,
+      contentType: 'application/json',
+      headers,
+      body: { statusCode: p.type.status, message: p.detail },
+    };
+  }
+  const body: ProblemBody = {
+    type: problemTypeUri(p.type),
+    title: p.type.title,
+    status: p.type.status,
+    detail: p.detail,
+    instance: instanceOf(requestId),
+  };
+  const { errors, error_description, attemptsRemaining, paymentId } = p.extensions;
+  if (errors) body.errors = errors;
+  if (p.type.oauthError) {
+    body.error = p.type.oauthError;
+    body.error_description = error_description ?? p.detail;
+  }
+  if (attemptsRemaining !== undefined) body.attemptsRemaining = attemptsRemaining;
+  if (paymentId !== undefined) body.paymentId = paymentId;
+  return { status: p.type.status, contentType: 'application/problem+json', headers, body };
+}
+
+/** The one place that writes a reply to the wire. */
+export function writeReply(res: Response, reply: WireReply): void {
+  res.status(reply.status);
+  for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+  if (reply.body === undefined) {
+    res.end();
+    return;
+  }
+  res.setHeader('Content-Type', `${reply.contentType}; charset=utf-8`);
+  res.end(JSON.stringify(reply.body));
+}

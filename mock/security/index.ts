@@ -1,0 +1,66 @@
+import type { Request } from 'express';
+import type { OperationSpec } from '../contract';
+import type { TokenService } from '../auth/tokens';
+import { SCOPE_OTP } from '../auth/tokens';
+import { PROBLEMS, problem } from '../problem';
+
+/** The authenticated caller. */
+export interface Principal {
+  accountIndex: number;
+  customerId: string;
+  accountNumber: string;
+  /** `otp` before two-step authentication, `customer` after it. */
+  scope: string;
+}
+
+/** Operations an `otp`-scope token may call (api.md "Resource model: Token"). */
+export const OTP_SCOPE_OPERATIONS: ReadonlySet<string> = new Set(['SendOTP', 'VerifyOTP']);
+
+const BEARER_REALM = 'Bearer realm="procode"';
+const INVALID_TOKEN = 'Bearer realm="procode", error="invalid_token"';
+
+/**
+ * The security stage: a bearer token (RFC 6750 section 2.1) that verifies, belongs to an account with
+ * online access, and has a scope that allows the operation.
+ * @param resolve maps verified claims to the caller, or undefined when the account has no online access.
+ * @throws Problem unauthorized (401, `WWW-Authenticate: Bearer realm="procode"`) when there is no bearer
+ *   token; invalid-token (401, `error="invalid_token"`, RFC 6750 section 3.1) when it is malformed,
+ *   expired or unknown; otp-required (403) for an `otp`-scope token outside SendOTP/VerifyOTP.
+ */
+export async function authenticate(
+  req: Request,
+  operation: OperationSpec,
+  tokens: TokenService,
+  resolve: (customerId: string, accountNumber: string, scope: string) => Principal | undefined,
+): Promise<Principal | undefined> {
+  if (!operation.requiresBearer) return undefined;
+  const header = req.headers.authorization;
+  const match = header === undefined ? null : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  if (header === undefined || !/^bearer\b/i.test(header)) {
+    throw problem(
+      PROBLEMS.UNAUTHORIZED,
+      'Send an access token: Authorization: Bearer <access_token> (from TokenRequest).',
+      {},
+      { 'WWW-Authenticate': BEARER_REALM },
+    );
+  }
+  const claims = match ? await tokens.verify(match[1]!) : undefined;
+  const principal = claims && resolve(claims.customerId, claims.accountNumber, claims.scope);
+  if (!principal) {
+    throw problem(
+      PROBLEMS.INVALID_TOKEN,
+      'The access token is malformed, expired or was not issued by this service; call RefreshToken or TokenRequest.',
+      {},
+      { 'WWW-Authenticate': INVALID_TOKEN },
+    );
+  }
+  if (principal.scope === SCOPE_OTP && !OTP_SCOPE_OPERATIONS.has(operation.operationId)) {
+    throw problem(
+      PROBLEMS.OTP_REQUIRED,
+      'This account uses two-step authentication: call SendOTP, then VerifyOTP for a full access token.',
+      {},
+      { 'WWW-Authenticate': 'Bearer realm="procode", error="insufficient_scope", scope="customer"' },
+    );
+  }
+  return principal;
+}
