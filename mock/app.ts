@@ -123,7 +123,14 @@ export function createApp(options: AppOptions = {}): MockApp {
   });
   app.use(
     cors({
-      exposedHeaders: ['X-Request-ID', 'Location', 'Retry-After', 'WWW-Authenticate', 'Allow', 'Idempotent-Replayed'],
+      exposedHeaders: [
+        'X-Request-ID',
+        'Location',
+        'Retry-After',
+        'WWW-Authenticate',
+        'Allow',
+        'Idempotent-Replayed',
+      ],
       maxAge: 600,
     }),
   );
@@ -141,7 +148,12 @@ export function createApp(options: AppOptions = {}): MockApp {
     }),
   );
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    next(problem(PROBLEMS.NOT_FOUND, `No operation at ${req.method} on this path; see the contract for the paths.`));
+    next(
+      problem(
+        PROBLEMS.NOT_FOUND,
+        `No operation at ${req.method} on this path; see the contract for the paths.`,
+      ),
+    );
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const p = toProblem(err);

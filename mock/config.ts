@@ -68,7 +68,8 @@ const ENV_NAMES: { [K in keyof Config]: string[] } = {
 };
 
 function integer(name: string, raw: unknown, min: number, max: number): number {
-  const n = typeof raw === 'number' ? raw : /^-?\d+$/.test(String(raw).trim()) ? Number(String(raw).trim()) : NaN;
+  const n =
+    typeof raw === 'number' ? raw : /^-?\d+$/.test(String(raw).trim()) ? Number(String(raw).trim()) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${String(raw)}"`);
   }
@@ -117,7 +118,8 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     return DEFAULTS[key];
   };
   const host = String(raw('host')).trim();
-  if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host)) throw new ConfigError(`host is not a host name or address: "${host}"`);
+  if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host))
+    throw new ConfigError(`host is not a host name or address: "${host}"`);
   return Object.freeze({
     host,
     port: integer('port', raw('port'), 0, 65535),

@@ -77,7 +77,13 @@ export class OtpService {
       state: 'open',
     };
     this.store.otpChallenges.set(challenge.otpId, challenge);
-    this.store.pushOutbox({ otpId: challenge.otpId, channel, to, code: challenge.code, sentAt: isoTimestamp(now) });
+    this.store.pushOutbox({
+      otpId: challenge.otpId,
+      channel,
+      to,
+      code: challenge.code,
+      sentAt: isoTimestamp(now),
+    });
     return {
       otpId: challenge.otpId,
       channel,
@@ -105,7 +111,9 @@ export class OtpService {
             : 'has expired';
       throw problem(PROBLEMS.OTP_EXPIRED, `This challenge ${why}; call SendOTP for a new code.`);
     }
-    const ok = code.length === challenge.code.length && timingSafeEqual(Buffer.from(code), Buffer.from(challenge.code));
+    const ok =
+      code.length === challenge.code.length &&
+      timingSafeEqual(Buffer.from(code), Buffer.from(challenge.code));
     if (!ok) {
       challenge.failedAttempts += 1;
       const attemptsRemaining = OTP_MAX_ATTEMPTS - challenge.failedAttempts;

@@ -143,7 +143,11 @@ export class TokenService {
         currentDate: new Date(this.clock.now()),
         clockTolerance: 0,
       });
-      if (typeof payload.sub !== 'string' || typeof payload.acct !== 'string' || typeof payload.scope !== 'string') {
+      if (
+        typeof payload.sub !== 'string' ||
+        typeof payload.acct !== 'string' ||
+        typeof payload.scope !== 'string'
+      ) {
         return undefined;
       }
       const claims: AccessClaims = {

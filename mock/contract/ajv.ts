@@ -25,7 +25,10 @@ export function createAjv(contract: Contract, coerce: boolean): Ajv2020 {
     allowUnionTypes: true,
   });
   addFormats(ajv);
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31 });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31,
+  });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   for (const [name, check] of Object.entries(DOMAIN_FORMATS)) ajv.addFormat(name, check);
   ajv.addVocabulary(OPENAPI_KEYWORDS);
@@ -88,7 +91,10 @@ function tokens(instancePath: string): string[] {
  * more precise error names the same place.
  * @param where which part of the request the pointers refer to.
  */
-export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined, where: FieldError['in']): FieldError[] {
+export function toFieldErrors(
+  errors: readonly ErrorObject[] | null | undefined,
+  where: FieldError['in'],
+): FieldError[] {
   const out: FieldError[] = [];
   const seen = new Set<string>();
   const precise = (errors ?? []).filter((e) => !['if', 'oneOf', 'anyOf', 'allOf'].includes(e.keyword));

@@ -61,7 +61,12 @@ export class CompiledContract {
       }
       this.operations.set(spec.operationId, {
         spec,
-        request: { path: compileParams('path'), query: compileParams('query'), header: compileParams('header'), body },
+        request: {
+          path: compileParams('path'),
+          query: compileParams('query'),
+          header: compileParams('header'),
+          body,
+        },
         responses,
       });
     }

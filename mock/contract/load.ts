@@ -92,7 +92,7 @@ function resolveRefs(doc: Record<string, unknown>, node: unknown, seen: string[]
     if (ref.startsWith('#/')) {
       if (seen.includes(ref)) throw new Error(`Circular $ref ${ref} in the contract`);
       const target = resolveRefs(doc, lookup(doc, ref), [...seen, ref]);
-      const { $ref: _ignored, ...siblings } = node;
+      const siblings = Object.fromEntries(Object.entries(node).filter(([k]) => k !== '$ref'));
       return Object.keys(siblings).length ? { ...(target as object), ...siblings } : target;
     }
     const file = ref.replace(/^\.\//, '').replace(/^schemas\//, '');
@@ -125,13 +125,21 @@ function toMap<T>(obj: unknown, f: (value: Record<string, unknown>, key: string)
  * @throws Error when the document is not OpenAPI 3.1 or a `$ref` does not resolve.
  */
 export function loadContract(dir: string = CONTRACT_DIR): Contract {
-  const document = parseYaml(readFileSync(join(dir, 'procode.openapi.yaml'), 'utf8')) as Record<string, unknown>;
+  const document = parseYaml(readFileSync(join(dir, 'procode.openapi.yaml'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   if (typeof document.openapi !== 'string' || !document.openapi.startsWith('3.1')) {
     throw new Error('The contract must be an OpenAPI 3.1 document');
   }
   const schemaFiles = new Map<string, Schema>();
-  for (const file of readdirSync(join(dir, 'schemas')).filter((f) => f.endsWith('.json')).sort()) {
-    schemaFiles.set(SCHEMA_BASE + file, JSON.parse(readFileSync(join(dir, 'schemas', file), 'utf8')) as Schema);
+  for (const file of readdirSync(join(dir, 'schemas'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
+    schemaFiles.set(
+      SCHEMA_BASE + file,
+      JSON.parse(readFileSync(join(dir, 'schemas', file), 'utf8')) as Schema,
+    );
   }
   const components = isObject(document.components) ? document.components : {};
   const securitySchemes = (resolveRefs(document, components.securitySchemes ?? {}) ?? {}) as Record<
@@ -147,7 +155,8 @@ export function loadContract(dir: string = CONTRACT_DIR): Contract {
     for (const method of METHODS) {
       const op = item[method];
       if (!isObject(op)) continue;
-      if (typeof op.operationId !== 'string') throw new Error(`${method.toUpperCase()} ${path} has no operationId`);
+      if (typeof op.operationId !== 'string')
+        throw new Error(`${method.toUpperCase()} ${path} has no operationId`);
       const params = new Map<string, ParameterSpec>();
       for (const p of [...shared, ...(Array.isArray(op.parameters) ? op.parameters : [])]) {
         if (!isObject(p)) continue;
@@ -169,7 +178,10 @@ export function loadContract(dir: string = CONTRACT_DIR): Contract {
         responses.set(Number(code), {
           status: Number(code),
           description: String(r.description ?? ''),
-          content: toMap(r.content, (m) => ({ schema: isObject(m.schema) ? m.schema : undefined, example: firstExample(m) })),
+          content: toMap(r.content, (m) => ({
+            schema: isObject(m.schema) ? m.schema : undefined,
+            example: firstExample(m),
+          })),
           headers: toMap(r.headers, (h) => ({
             required: h.required === true,
             schema: isObject(h.schema) ? h.schema : undefined,

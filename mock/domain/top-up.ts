@@ -14,8 +14,12 @@ export interface TopUpSplit {
  * used (`limitPence - availablePence`; emergency credit ends when fully repaid), then the rest to credit.
  * Pure: returns a new balance.
  */
-export function applyTopUp(balance: BalanceState, amountPence: number): { balance: BalanceState; split: TopUpSplit } {
-  if (!Number.isSafeInteger(amountPence) || amountPence <= 0) throw new RangeError('amountPence must be a positive integer');
+export function applyTopUp(
+  balance: BalanceState,
+  amountPence: number,
+): { balance: BalanceState; split: TopUpSplit } {
+  if (!Number.isSafeInteger(amountPence) || amountPence <= 0)
+    throw new RangeError('amountPence must be a positive integer');
   const debtRecoveryPence = Math.min(
     balance.debt.outstandingPence,
     Math.floor((amountPence * balance.debt.recoveryRatePercent) / 100),

@@ -22,7 +22,9 @@ function same(a: string, b: string): boolean {
 }
 
 /** Decodes `Authorization: Basic` client credentials (RFC 6749 section 2.3.1: form-encoded, then base64). */
-function basicCredentials(header: string | undefined): { id: string; secret: string } | 'malformed' | undefined {
+function basicCredentials(
+  header: string | undefined,
+): { id: string; secret: string } | 'malformed' | undefined {
   if (!header || !/^basic\b/i.test(header)) return undefined;
   const m = /^Basic +([A-Za-z0-9+/]+=*) *$/i.exec(header);
   if (!m) return 'malformed';
@@ -49,7 +51,10 @@ function prepareTokenRequest(body: unknown, req: Request): unknown {
     params = {};
     for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
       if (Array.isArray(value)) {
-        throw problem(PROBLEMS.INVALID_REQUEST, `The parameter ${name} was sent more than once; send it once.`);
+        throw problem(
+          PROBLEMS.INVALID_REQUEST,
+          `The parameter ${name} was sent more than once; send it once.`,
+        );
       }
       if (value !== '' && value !== null) params[name] = value;
     }
@@ -81,7 +86,9 @@ function prepareTokenRequest(body: unknown, req: Request): unknown {
 /** Validation failures of a token request in OAuth2's terms (RFC 6749 section 5.2). */
 function mapTokenValidation(p: Problem): Problem {
   const errors = p.extensions.errors ?? [];
-  const badGrant = errors.find((e) => e.in === 'body' && e.pointer === '#/grant_type' && e.detail.startsWith('must be'));
+  const badGrant = errors.find(
+    (e) => e.in === 'body' && e.pointer === '#/grant_type' && e.detail.startsWith('must be'),
+  );
   if (badGrant) {
     return problem(PROBLEMS.UNSUPPORTED_GRANT_TYPE, `grant_type ${badGrant.detail}.`, { errors });
   }
@@ -92,13 +99,21 @@ const tokenRequest: Handler = async (ctx) => {
   const body = ctx.body as Record<string, string>;
   const { services } = ctx;
   if (body.grant_type === 'refresh_token') {
-    return json(200, await services.tokens.refresh(body.refresh_token!, (i) => subjectOf(services, i)), TOKEN_HEADERS);
+    return json(
+      200,
+      await services.tokens.refresh(body.refresh_token!, (i) => subjectOf(services, i)),
+      TOKEN_HEADERS,
+    );
   }
   const result = login(services, body.username!, body.password!);
   if (!result) {
-    throw problem(PROBLEMS.INVALID_GRANT, 'The username or password is wrong, or the account has no online access.', {
-      error_description: 'The username or password is wrong.',
-    });
+    throw problem(
+      PROBLEMS.INVALID_GRANT,
+      'The username or password is wrong, or the account has no online access.',
+      {
+        error_description: 'The username or password is wrong.',
+      },
+    );
   }
   return json(200, await services.tokens.issue(result.subject, result.scope), TOKEN_HEADERS);
 };
@@ -106,11 +121,23 @@ const tokenRequest: Handler = async (ctx) => {
 const refreshToken: Handler = async (ctx) => {
   const body = ctx.body as Record<string, string>;
   const { services } = ctx;
-  return json(200, await services.tokens.refresh(body.refresh_token!, (i) => subjectOf(services, i)), TOKEN_HEADERS);
+  return json(
+    200,
+    await services.tokens.refresh(body.refresh_token!, (i) => subjectOf(services, i)),
+    TOKEN_HEADERS,
+  );
 };
 
 /** TokenRequest and RefreshToken with their OAuth2 hooks. */
 export const AUTH_HANDLERS: Record<string, HandlerEntry> = {
-  TokenRequest: { handle: tokenRequest, prepare: prepareTokenRequest, mapValidationProblem: mapTokenValidation },
-  RefreshToken: { handle: refreshToken, prepare: prepareTokenRequest, mapValidationProblem: mapTokenValidation },
+  TokenRequest: {
+    handle: tokenRequest,
+    prepare: prepareTokenRequest,
+    mapValidationProblem: mapTokenValidation,
+  },
+  RefreshToken: {
+    handle: refreshToken,
+    prepare: prepareTokenRequest,
+    mapValidationProblem: mapTokenValidation,
+  },
 };

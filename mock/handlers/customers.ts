@@ -93,4 +93,5 @@ export function principalResolver(
 }
 
 /** GetCustomer: the caller's own customer record. */
-export const getCustomer: Handler = (ctx) => json(200, customerView(ctx.services, callerOf(ctx).accountIndex));
+export const getCustomer: Handler = (ctx) =>
+  json(200, customerView(ctx.services, callerOf(ctx).accountIndex));

@@ -19,10 +19,16 @@ export function ownPremise(ctx: HandlerContext, premiseId: string): PremiseRecor
 }
 
 /** The caller's service point (MPAN core or MPRN). @throws Problem not-found (404). */
-export function ownServicePoint(ctx: HandlerContext, servicePointId: string): ServicePointRecord & { premiseId: string } {
+export function ownServicePoint(
+  ctx: HandlerContext,
+  servicePointId: string,
+): ServicePointRecord & { premiseId: string } {
   const found = ctx.services.world.findServicePoint(servicePointId);
   if (!found || found.accountIndex !== callerOf(ctx).accountIndex) {
-    throw problem(PROBLEMS.NOT_FOUND, `You have no service point ${servicePointId}; ListServicePoints shows yours.`);
+    throw problem(
+      PROBLEMS.NOT_FOUND,
+      `You have no service point ${servicePointId}; ListServicePoints shows yours.`,
+    );
   }
   return { ...found.servicePoint, premiseId: found.premise.premise.premiseId };
 }
@@ -53,7 +59,13 @@ export function currentBalance(ctx: HandlerContext, record: DeviceRecord) {
 
 const listPremises: Handler = (ctx) => {
   const account = ctx.services.world.account(callerOf(ctx).accountIndex);
-  return json(200, page(account.premises.map((p) => p.premise), ctx.query));
+  return json(
+    200,
+    page(
+      account.premises.map((p) => p.premise),
+      ctx.query,
+    ),
+  );
 };
 
 const getPremise: Handler = (ctx) => json(200, ownPremise(ctx, String(ctx.params.premiseId)).premise);
@@ -65,7 +77,13 @@ const getPremiseFeatures: Handler = (ctx) => {
 
 const listServicePoints: Handler = (ctx) => {
   const record = ownPremise(ctx, String(ctx.params.premiseId));
-  return json(200, page(record.servicePoints.map((s) => s.servicePoint), ctx.query));
+  return json(
+    200,
+    page(
+      record.servicePoints.map((s) => s.servicePoint),
+      ctx.query,
+    ),
+  );
 };
 
 const getServicePoint: Handler = (ctx) => {
@@ -81,7 +99,13 @@ const getServicePoint: Handler = (ctx) => {
 
 const listDevices: Handler = (ctx) => {
   const sp = ownServicePoint(ctx, String(ctx.params.servicePointId));
-  return json(200, page(sp.devices.map((d) => d.device), ctx.query));
+  return json(
+    200,
+    page(
+      sp.devices.map((d) => d.device),
+      ctx.query,
+    ),
+  );
 };
 
 const getDevice: Handler = (ctx) => json(200, ownDevice(ctx, String(ctx.params.deviceId)).device);
@@ -89,7 +113,11 @@ const getDevice: Handler = (ctx) => json(200, ownDevice(ctx, String(ctx.params.d
 const getBalance: Handler = (ctx) => {
   const record = ownDevice(ctx, String(ctx.params.deviceId));
   const { state } = currentBalance(ctx, record);
-  return json(200, { deviceId: record.device.deviceId, asAt: isoTimestamp(ctx.services.clock.now()), ...state });
+  return json(200, {
+    deviceId: record.device.deviceId,
+    asAt: isoTimestamp(ctx.services.clock.now()),
+    ...state,
+  });
 };
 
 export const ENERGY_HANDLERS: Record<string, HandlerEntry> = {

@@ -106,7 +106,10 @@ const makePayment: Handler = (ctx) => {
   if (payment.status === 'APPLIED') {
     payment.utrn = newUtrn(ctx);
     payment.appliedAt = now;
-    store.balances.set(payment.deviceId, { state: applyTopUp(state, body.amountPence).balance, changedAt: clock.now() });
+    store.balances.set(payment.deviceId, {
+      state: applyTopUp(state, body.amountPence).balance,
+      changedAt: clock.now(),
+    });
   }
   store.addPayment(caller.accountIndex, payment);
   store.idempotency.set(key, { fingerprint, paymentId: payment.paymentId });

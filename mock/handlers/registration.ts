@@ -36,11 +36,17 @@ const register: Handler = (ctx) => {
     );
   }
   if (isRegistered(ctx.services, accountIndex)) {
-    throw problem(PROBLEMS.ALREADY_REGISTERED, 'This supply account already has online access; log in instead.');
+    throw problem(
+      PROBLEMS.ALREADY_REGISTERED,
+      'This supply account already has online access; log in instead.',
+    );
   }
   const email = body.email.toLowerCase();
   if (store.registrationsByEmail.has(email) || world.findPersonaByUsername(email)) {
-    throw problem(PROBLEMS.ALREADY_REGISTERED, 'This e-mail address already has online access; log in instead.');
+    throw problem(
+      PROBLEMS.ALREADY_REGISTERED,
+      'This e-mail address already has online access; log in instead.',
+    );
   }
   store.registrations.set(accountIndex, {
     accountIndex,

@@ -85,7 +85,11 @@ export function buildRouter(deps: RouterDeps): express.Router {
       const violations = checkResponse(op, {
         status: reply.status,
         headers: Object.fromEntries(
-          Object.entries({ ...lowerCase(res.getHeaders()), ...lowerCase(reply.headers), 'content-type': reply.contentType }),
+          Object.entries({
+            ...lowerCase(res.getHeaders()),
+            ...lowerCase(reply.headers),
+            'content-type': reply.contentType,
+          }),
         ),
         body: reply.body,
       });
@@ -137,7 +141,11 @@ export function buildRouter(deps: RouterDeps): express.Router {
               `Send the body as ${declaredMedia.join(' or ')}${req.headers['content-type'] ? '' : ' with a Content-Type header'}.`,
             );
           }
-          await parseBody(mediaType === 'application/x-www-form-urlencoded' ? formParser : jsonParser, req, res);
+          await parseBody(
+            mediaType === 'application/x-www-form-urlencoded' ? formParser : jsonParser,
+            req,
+            res,
+          );
           body = (req as { body?: unknown }).body;
         }
         if (entry?.prepare) body = entry.prepare(body, req);
@@ -178,16 +186,11 @@ export function buildRouter(deps: RouterDeps): express.Router {
   }
 
   for (const [path, methods] of methodsByPath) {
-    const allow = [...new Set([...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'])].join(', ');
+    const allow = [...new Set([...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'])].join(
+      ', ',
+    );
     router.all(path, (_req: Request, _res: Response, next: NextFunction) => {
-      next(
-        problem(
-          PROBLEMS.METHOD_NOT_ALLOWED,
-          `This path allows ${allow}.`,
-          {},
-          { Allow: allow },
-        ),
-      );
+      next(problem(PROBLEMS.METHOD_NOT_ALLOWED, `This path allows ${allow}.`, {}, { Allow: allow }));
     });
   }
   return router;
@@ -220,7 +223,10 @@ export function toProblem(err: unknown): Problem {
   const e = (err ?? {}) as HttpError;
   switch (e.type) {
     case 'entity.too.large':
-      return problem(PROBLEMS.PAYLOAD_TOO_LARGE, 'The request body is over the size limit; send a smaller body.');
+      return problem(
+        PROBLEMS.PAYLOAD_TOO_LARGE,
+        'The request body is over the size limit; send a smaller body.',
+      );
     case 'entity.parse.failed': {
       const at = /position (\d+)/.exec(e.message ?? '');
       return problem(
@@ -231,7 +237,10 @@ export function toProblem(err: unknown): Problem {
     case 'charset.unsupported':
       return problem(PROBLEMS.UNSUPPORTED_MEDIA_TYPE, 'Send the body encoded as UTF-8 (charset=utf-8).');
     case 'encoding.unsupported':
-      return problem(PROBLEMS.UNSUPPORTED_MEDIA_TYPE, 'Content-Encoding is not supported; send the body uncompressed.');
+      return problem(
+        PROBLEMS.UNSUPPORTED_MEDIA_TYPE,
+        'Content-Encoding is not supported; send the body uncompressed.',
+      );
     case 'parameters.too.many':
       return problem(PROBLEMS.PAYLOAD_TOO_LARGE, 'The form has too many parameters.');
     case 'request.aborted':

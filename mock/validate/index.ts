@@ -17,7 +17,10 @@ export interface ValidatedRequest {
  * Picks the contract media type that a request's Content-Type matches, or undefined.
  * `application/json; charset=utf-8` matches `application/json`.
  */
-export function matchRequestMediaType(contentType: string | undefined, declared: Iterable<string>): string | undefined {
+export function matchRequestMediaType(
+  contentType: string | undefined,
+  declared: Iterable<string>,
+): string | undefined {
   const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   for (const d of declared) if (d === mediaType) return d;
   return undefined;
@@ -48,7 +51,8 @@ export function validateRequest(
   const { request } = op;
   if (request.path && !request.path(path)) errors.push(...toFieldErrors(request.path.errors, 'path'));
   if (request.query && !request.query(query)) errors.push(...toFieldErrors(request.query.errors, 'query'));
-  if (request.header && !request.header(headers)) errors.push(...toFieldErrors(request.header.errors, 'header'));
+  if (request.header && !request.header(headers))
+    errors.push(...toFieldErrors(request.header.errors, 'header'));
   const requestBody = op.spec.requestBody;
   if (requestBody) {
     if (body === undefined) {

@@ -49,14 +49,16 @@ export function testMock(overrides: ConfigInput = {}): TestMock {
     onViolation: (v) => violations.push(...v),
   });
   const app: Express = mock.app;
-  const call: TestMock['call'] = (method, path) => request(app)[method](path).set('Ocp-Apim-Subscription-Key', KEY);
+  const call: TestMock['call'] = (method, path) =>
+    request(app)[method](path).set('Ocp-Apim-Subscription-Key', KEY);
   const token = async (id: PersonaId): Promise<string> => {
     const p = persona(id);
     const res = await call('post', '/api/identity/auth/TokenRequest')
       .auth(CLIENT.id, CLIENT.secret)
       .type('form')
       .send({ grant_type: 'password', username: p.username, password: p.password });
-    if (res.status !== 200) throw new Error(`login of ${id} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 200)
+      throw new Error(`login of ${id} failed: ${res.status} ${JSON.stringify(res.body)}`);
     let access: string = res.body.access_token;
     if (res.body.scope === 'otp') {
       const sent = await call('post', '/api/identity/authorisation/SendOTP')

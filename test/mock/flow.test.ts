@@ -19,9 +19,13 @@ test('the basic persona logs in, walks premises to devices, tops up and sees the
   const sps = await mock.call('get', `/api/energy/premises/${premiseId}/servicepoints`).set(auth);
   expect(sps.body.items.map((s: { fuelType: string }) => s.fuelType).sort()).toEqual(['ELECTRICITY', 'GAS']);
   const elec = sps.body.items.find((s: { fuelType: string }) => s.fuelType === 'ELECTRICITY');
-  const sp = await mock.call('get', `/api/energy/premises/${premiseId}/servicepoints/${elec.servicePointId}`).set(auth);
+  const sp = await mock
+    .call('get', `/api/energy/premises/${premiseId}/servicepoints/${elec.servicePointId}`)
+    .set(auth);
   expect(sp.status).toBe(200);
-  const devices = await mock.call('get', `/api/energy/servicepoints/${elec.servicePointId}/devices`).set(auth);
+  const devices = await mock
+    .call('get', `/api/energy/servicepoints/${elec.servicePointId}/devices`)
+    .set(auth);
   const meter = devices.body.items.find((d: { deviceType: string }) => d.deviceType === 'ESME');
   const device = await mock.call('get', `/api/energy/devices/${meter.deviceId}`).set(auth);
   expect(device.body.paymentMode).toBe('PREPAYMENT');
@@ -53,7 +57,9 @@ test('the two-factor persona gets an otp-scope token that only SendOTP/VerifyOTP
     .send({ grant_type: 'password', username: p.username, password: p.password });
   expect(res.status).toBe(200);
   expect(res.body.scope).toBe('otp');
-  const denied = await mock.call('get', '/api/energy/premises').set('Authorization', `Bearer ${res.body.access_token}`);
+  const denied = await mock
+    .call('get', '/api/energy/premises')
+    .set('Authorization', `Bearer ${res.body.access_token}`);
   expect(denied.status).toBe(403);
   const full = await mock.token('two-factor');
   const ok = await mock.call('get', '/api/energy/premises').set('Authorization', `Bearer ${full}`);
