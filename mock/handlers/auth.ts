@@ -48,16 +48,17 @@ function basicCredentials(
 function prepareTokenRequest(body: unknown, req: Request): unknown {
   let params: Record<string, unknown> | undefined;
   if (body && typeof body === 'object' && !Array.isArray(body)) {
-    params = {};
-    for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
-      if (Array.isArray(value)) {
-        throw problem(
-          PROBLEMS.INVALID_REQUEST,
-          `The parameter ${name} was sent more than once; send it once.`,
-        );
-      }
-      if (value !== '' && value !== null) params[name] = value;
+    const entries = Object.entries(body as Record<string, unknown>);
+    const repeated = entries.find(([, value]) => Array.isArray(value));
+    if (repeated) {
+      throw problem(
+        PROBLEMS.INVALID_REQUEST,
+        `The parameter ${repeated[0]} was sent more than once; send it once.`,
+      );
     }
+    // Object.fromEntries defines own properties, so a `__proto__` parameter stays an ignored unknown
+    // parameter instead of becoming the prototype (and lending its fields to the grant).
+    params = Object.fromEntries(entries.filter(([, value]) => value !== '' && value !== null));
   }
   const basic = basicCredentials(req.headers.authorization);
   const inBody = params && (params.client_id !== undefined || params.client_secret !== undefined);
@@ -83,16 +84,20 @@ function prepareTokenRequest(body: unknown, req: Request): unknown {
   return params ?? body;
 }
 
-/** Validation failures of a token request in OAuth2's terms (RFC 6749 section 5.2). */
-function mapTokenValidation(p: Problem): Problem {
+/**
+ * Every 400 of a token request speaks OAuth2 (RFC 6749 section 5.2): an unknown grant_type is
+ * unsupported_grant_type; any other parameter fault is invalid_request (with `errors[]`); an
+ * unreadable body stays malformed-json and gains `error: invalid_request`.
+ */
+function mapTokenProblem(p: Problem): Problem {
+  if (p.type.status !== 400 || p.type.oauthError) return p;
   const errors = p.extensions.errors ?? [];
   const badGrant = errors.find(
     (e) => e.in === 'body' && e.pointer === '#/grant_type' && e.detail.startsWith('must be'),
   );
-  if (badGrant) {
-    return problem(PROBLEMS.UNSUPPORTED_GRANT_TYPE, `grant_type ${badGrant.detail}.`, { errors });
-  }
-  return problem(PROBLEMS.INVALID_REQUEST, p.detail, { errors });
+  if (badGrant) return problem(PROBLEMS.UNSUPPORTED_GRANT_TYPE, `grant_type ${badGrant.detail}.`, { errors });
+  if (p.type === PROBLEMS.VALIDATION_ERROR) return problem(PROBLEMS.INVALID_REQUEST, p.detail, { errors });
+  return problem(p.type, p.detail, { ...p.extensions, oauthError: 'invalid_request' }, p.headers);
 }
 
 const tokenRequest: Handler = async (ctx) => {
@@ -133,11 +138,11 @@ export const AUTH_HANDLERS: Record<string, HandlerEntry> = {
   TokenRequest: {
     handle: tokenRequest,
     prepare: prepareTokenRequest,
-    mapValidationProblem: mapTokenValidation,
+    mapProblem: mapTokenProblem,
   },
   RefreshToken: {
     handle: refreshToken,
     prepare: prepareTokenRequest,
-    mapValidationProblem: mapTokenValidation,
+    mapProblem: mapTokenProblem,
   },
 };

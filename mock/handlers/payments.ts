@@ -95,17 +95,19 @@ const makePayment: Handler = (ctx) => {
     );
   }
   const now = isoTimestamp(clock.now());
+  const applied = body.paymentToken === approve;
+  // Built in the contract's field order, so the JSON reads the same as the schema.
   const payment: PaymentRecord = {
     paymentId: random.uuid(),
     deviceId: device.device.deviceId,
     amountPence: body.amountPence,
     method: body.method,
-    status: body.paymentToken === approve ? 'APPLIED' : 'DECLINED',
+    status: applied ? 'APPLIED' : 'DECLINED',
+    ...(applied ? { utrn: newUtrn(ctx) } : {}),
     createdAt: now,
+    ...(applied ? { appliedAt: now } : {}),
   };
-  if (payment.status === 'APPLIED') {
-    payment.utrn = newUtrn(ctx);
-    payment.appliedAt = now;
+  if (applied) {
     store.balances.set(payment.deviceId, {
       state: applyTopUp(state, body.amountPence).balance,
       changedAt: clock.now(),

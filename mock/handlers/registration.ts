@@ -42,7 +42,11 @@ const register: Handler = (ctx) => {
     );
   }
   const email = body.email.toLowerCase();
-  if (store.registrationsByEmail.has(email) || world.findPersonaByUsername(email)) {
+  // The e-mail is taken when another account with online access logs in with it (a persona's username,
+  // a generated account's address, or an earlier registration).
+  const persona = world.findPersonaByUsername(email)?.index;
+  const holders = [store.registrationsByEmail.get(email), persona, world.findAccountByEmail(email)];
+  if (holders.some((i) => i !== undefined && i !== accountIndex && isRegistered(ctx.services, i))) {
     throw problem(
       PROBLEMS.ALREADY_REGISTERED,
       'This e-mail address already has online access; log in instead.',

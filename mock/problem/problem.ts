@@ -14,6 +14,8 @@ export interface ProblemExtensions {
   error_description?: string;
   attemptsRemaining?: number;
   paymentId?: string;
+  /** RFC 6749 section 5.2 `error` code for a problem type that has none of its own. */
+  oauthError?: string;
 }
 
 /**

@@ -43,8 +43,9 @@ export function problemReply(p: Problem, requestId: string, gatewayErrors: 'apim
   };
   const { errors, error_description, attemptsRemaining, paymentId } = p.extensions;
   if (errors) body.errors = errors;
-  if (p.type.oauthError) {
-    body.error = p.type.oauthError;
+  const oauthError = p.type.oauthError ?? p.extensions.oauthError;
+  if (oauthError) {
+    body.error = oauthError;
     body.error_description = error_description ?? p.detail;
   }
   if (attemptsRemaining !== undefined) body.attemptsRemaining = attemptsRemaining;

@@ -16,8 +16,8 @@ export interface HandlerEntry {
   handle: Handler;
   /** Runs on the parsed body before validation (OAuth2: drop empty parameters, client authentication). */
   prepare?: (body: unknown, req: Request) => unknown;
-  /** Rewrites a validation problem (OAuth2: invalid_request / unsupported_grant_type). */
-  mapValidationProblem?: (p: Problem) => Problem;
+  /** Rewrites a problem the operation's request caused (OAuth2: add invalid_request / unsupported_grant_type). */
+  mapProblem?: (p: Problem) => Problem;
 }
 
 /** What the router needs besides the contract. */
@@ -72,7 +72,8 @@ export function buildRouter(deps: RouterDeps): express.Router {
   const { contract, handlers, services } = deps;
   const { config } = services;
   const router = express.Router({ caseSensitive: true, strict: false });
-  const jsonParser = express.json({ limit: config.bodyLimitBytes, strict: true, type: () => true });
+  // strict: false lets scalars through to validation, which names the real fault ("must be object").
+  const jsonParser = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
   const formParser = express.urlencoded({
     limit: config.bodyLimitBytes,
     extended: false,
@@ -149,13 +150,7 @@ export function buildRouter(deps: RouterDeps): express.Router {
           body = (req as { body?: unknown }).body;
         }
         if (entry?.prepare) body = entry.prepare(body, req);
-        let validated;
-        try {
-          validated = validateRequest(req, op, body, mediaType);
-        } catch (err) {
-          if (err instanceof Problem && entry?.mapValidationProblem) throw entry.mapValidationProblem(err);
-          throw err;
-        }
+        const validated = validateRequest(req, op, body, mediaType);
         const ctx: HandlerContext = {
           operation: spec,
           params: validated.path,
@@ -175,8 +170,9 @@ export function buildRouter(deps: RouterDeps): express.Router {
           body: reply.body,
         });
       } catch (err) {
-        const p = toProblem(err);
+        let p = toProblem(err);
         if (p.type === PROBLEMS.INTERNAL_ERROR && !(err instanceof Problem)) deps.onInternalError(err);
+        if (entry?.mapProblem && p.type !== PROBLEMS.SUBSCRIPTION_KEY) p = entry.mapProblem(p);
         send(res, op, problemReply(p, locals.requestId, config.gatewayErrors));
       }
     };

@@ -27,6 +27,10 @@ export function persona(id: PersonaId): (typeof personas.personas)[number] {
 export interface TestMock extends MockApp {
   clock: ManualClock;
   violations: Violation[];
+  /** Every operation reply (router 404/405 have no operationId), in order: for status coverage checks. */
+  observed: { operationId?: string; status: number }[];
+  /** Every log line the mock wrote (JSON), so tests can check that no secret is ever logged. */
+  logs: string[];
   /** A supertest agent-like helper that adds the subscription key. */
   call(method: 'get' | 'post' | 'put' | 'delete' | 'patch' | 'options' | 'head', path: string): Test;
   /** Logs in a persona (password grant) and, for the two-factor persona, completes SendOTP/VerifyOTP. */
@@ -40,12 +44,22 @@ export interface TestMock extends MockApp {
 export function testMock(overrides: ConfigInput = {}): TestMock {
   const clock = new ManualClock();
   const violations: Violation[] = [];
+  const observed: TestMock['observed'] = [];
+  const logs: string[] = [];
+  const logStream = {
+    write(line: string): void {
+      logs.push(line);
+      const entry = JSON.parse(line) as { msg?: string; operationId?: string; status?: number };
+      if (entry.msg === 'request' && typeof entry.status === 'number')
+        observed.push({ operationId: entry.operationId, status: entry.status });
+    },
+  };
   const config = loadConfig({ accounts: 1000, logLevel: 'silent', selfCheck: true, ...overrides }, {});
   const mock = createApp({
     config,
     clock,
     contract: defaultContract(),
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'info' }, logStream),
     onViolation: (v) => violations.push(...v),
   });
   const app: Express = mock.app;
@@ -73,5 +87,5 @@ export function testMock(overrides: ConfigInput = {}): TestMock {
     }
     return access;
   };
-  return { ...mock, clock, violations, call, token };
+  return { ...mock, clock, violations, observed, logs, call, token };
 }

@@ -1,0 +1,128 @@
+import { ResourceOwnerPassword } from 'simple-oauth2';
+import personas from '../../fixtures/personas.json';
+import { startServer } from '../helpers/server';
+import type { RunningServer } from '../helpers/server';
+
+/**
+ * End to end: the real server (`node dist/mock/main.js`, as `npm start` runs it) on a loopback port,
+ * driven over HTTP, including by a standard OAuth2 client library.
+ */
+let server: RunningServer;
+let base = '';
+
+beforeAll(async () => {
+  server = await startServer({ SEED: '42', PROCODE_LOG_LEVEL: 'info' });
+  base = server.base;
+});
+
+afterAll(async () => {
+  await server.stop();
+});
+
+const key = { 'Ocp-Apim-Subscription-Key': personas.subscriptionKey };
+const basic = personas.personas.find((p) => p.id === 'basic')!;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are read field by field
+type Json = any;
+
+async function api(
+  path: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: Json; headers: Headers }> {
+  const res = await fetch(base + path, { ...init, headers: { ...key, ...(init.headers as object) } });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+test('a standard OAuth2 client library (simple-oauth2) logs in with the password grant', async () => {
+  const client = new ResourceOwnerPassword({
+    client: { id: personas.clientId, secret: personas.clientSecret },
+    auth: {
+      tokenHost: base,
+      tokenPath: '/api/identity/auth/TokenRequest',
+      refreshPath: '/api/identity/auth/RefreshToken',
+    },
+    http: { headers: key },
+  });
+  const token = await client.getToken({ username: basic.username, password: basic.password });
+  expect(token.token.token_type).toBe('Bearer');
+  const me = await api('/api/identity/customers/me', {
+    headers: { Authorization: `Bearer ${String(token.token.access_token)}` },
+  });
+  expect(me.status).toBe(200);
+  expect(me.body.accountNumber).toBe(basic.accountNumber);
+  const refreshed = await token.refresh();
+  expect(refreshed.token.refresh_token).toBe(token.token.refresh_token);
+  expect(refreshed.token.access_token).not.toBe(token.token.access_token);
+});
+
+test('the whole flow over HTTP: premises, service points, devices, balance, a payment', async () => {
+  const login = await api('/api/identity/auth/TokenRequest', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'password',
+      username: basic.username,
+      password: basic.password,
+      client_id: personas.clientId,
+      client_secret: personas.clientSecret,
+    }).toString(),
+  });
+  expect(login.status).toBe(200);
+  expect(login.headers.get('cache-control')).toBe('no-store');
+  const auth = { Authorization: `Bearer ${login.body.access_token}` };
+  const premises = await api('/api/energy/premises', { headers: auth });
+  const premiseId = premises.body.items[0].premiseId;
+  const sps = await api(`/api/energy/premises/${premiseId}/servicepoints`, { headers: auth });
+  const elec = sps.body.items.find((s: { fuelType: string }) => s.fuelType === 'ELECTRICITY');
+  const devices = await api(`/api/energy/servicepoints/${elec.servicePointId}/devices`, { headers: auth });
+  const meter = devices.body.items.find((d: { deviceType: string }) => d.deviceType === 'ESME');
+  const before = await api(`/api/energy/devices/${meter.deviceId}/balance`, { headers: auth });
+  const paid = await api('/api/energy/payments', {
+    method: 'POST',
+    headers: {
+      ...auth,
+      'Content-Type': 'application/json',
+      'Idempotency-Key': 'c1b8e0a4-1f0e-4b1a-8d9b-5f2b7c3a9e10',
+    },
+    body: JSON.stringify({
+      deviceId: meter.deviceId,
+      amountPence: 2000,
+      method: 'CARD',
+      paymentToken: 'tok_test_approve',
+    }),
+  });
+  expect(paid.status).toBe(201);
+  expect(paid.headers.get('location')).toBe(`/api/energy/payments/${paid.body.paymentId}`);
+  const after = await api(`/api/energy/devices/${meter.deviceId}/balance`, { headers: auth });
+  expect(after.body.creditBalancePence).toBe(before.body.creditBalancePence + 2000);
+});
+
+test('the log has one JSON line per request with operationId and status, and no secret', async () => {
+  await api('/api/identity/auth/TokenRequest', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      grant_type: 'password',
+      username: basic.username,
+      password: basic.password,
+      client_id: personas.clientId,
+      client_secret: personas.clientSecret,
+    }),
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  const logs = server.output();
+  const lines = logs
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  expect(lines.some((l) => l.operationId === 'TokenRequest' && l.status === 200)).toBe(true);
+  for (const secret of [basic.password, basic.username, personas.clientSecret, personas.subscriptionKey]) {
+    expect(logs).not.toContain(secret);
+  }
+  expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
+});
+
+test('SIGTERM stops the server cleanly with exit code 0', async () => {
+  expect(await server.stop()).toBe(0);
+});
