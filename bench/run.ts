@@ -1,0 +1,492 @@
+/**
+ * `npm run bench`: the mock's scale and throughput figures, measured in one run on 127.0.0.1.
+ *
+ * 1. Scale: the real mock (`dist/mock/main.js`) with 1,000 and with 1,000,000 accounts, three times each,
+ *    alternating: ms from spawn to the first answered `GET /__admin/health`, and the child's RSS after a
+ *    warm-up with the `basic` persona's read flow. Medians and their ratio (target: within 20%).
+ * 2. Throughput: autocannon (this process) against children: Express 5's hello world, then an
+ *    authenticated GetBalance on the mock (log level warn; once more at info with stdout to /dev/null).
+ *    req/s, p99 and the ratios mock/hello (targets: req/s >= 0.7, p99 <= 2); every mock reply must be 200.
+ *
+ * Prints a table, then one JSON line `{"scale": ..., "throughput": ...}`, also written to
+ * `bench/results/latest.json`. Flags: `--duration <s>` (or env `BENCH_DURATION`) per load run, default 10.
+ * Exit code 1 when a measurement fails or the mock answered anything but 200 under load; a missed
+ * performance target is reported, not an error.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { ServerProcess, freePort, killAllChildren } from './children';
+import type { StdoutMode } from './children';
+import { MockClient, apiHeaders } from './client';
+
+/** Repository root (this file runs from `dist/bench/`). */
+const ROOT = resolve(__dirname, '../..');
+const MOCK_MAIN = resolve(__dirname, '../mock/main.js');
+const HELLO_MAIN = join(__dirname, 'hello.js');
+const RESULTS_FILE = join(ROOT, 'bench', 'results', 'latest.json');
+
+const SMALL_WORLD = 1_000;
+const LARGE_WORLD = 1_000_000;
+const SCALE_REPEATS = 3;
+const WARM_UP_REQUESTS = 3_000;
+const CONNECTIONS = 50;
+/** Length of the discarded load run before each measured one, in s. */
+const LOAD_WARM_UP_S = 1;
+const HEALTH_POLL_MS = 5;
+
+/** Targets of docs (ratios from the same run). */
+const TARGETS = Object.freeze({
+  /** Largest large-world / small-world ratio of start-up time and of RSS. */
+  maxScaleRatio: 1.2,
+  /** Smallest mock / hello-world ratio of req/s. */
+  minRpsRatio: 0.7,
+  /** Largest mock / hello-world ratio of p99 latency. */
+  maxP99Ratio: 2,
+});
+
+/** Settings that configure the mock through its environment; dropped from the inherited environment. */
+const MOCK_ENV_NAMES = /^(PROCODE_.*|PORT|HOST|SEED|ACCOUNTS|TOKEN_TTL|LOG_LEVEL)$/;
+
+/** One scale sample of one mock process. */
+interface ScaleSample {
+  /** From spawn to the first answered health check, in ms. */
+  startupMs: number;
+  /** RSS when the first health check answered, in KiB. */
+  rssReadyKiB: number;
+  /** RSS after the warm-up, in KiB. */
+  rssKiB: number;
+}
+
+/** Medians of one world size. */
+interface ScaleFigures {
+  accounts: number;
+  startupMs: number;
+  rssMiB: number;
+  rssReadyMiB: number;
+  startupMsRuns: number[];
+  rssMiBRuns: number[];
+}
+
+/** The scale section of the results. */
+interface ScaleResult {
+  repeats: number;
+  warmUpRequests: number;
+  small: ScaleFigures;
+  large: ScaleFigures;
+  startupRatio: number;
+  rssRatio: number;
+  maxRatio: number;
+  ok: boolean;
+}
+
+/** One measured load run. */
+interface LoadFigures {
+  /** Mean of the per-second request counts, in req/s. */
+  rps: number;
+  /** Latency percentiles of 2xx replies, in ms (autocannon's resolution: 1 ms). */
+  p50Ms: number;
+  p99Ms: number;
+  /** Completed requests. */
+  requests: number;
+  /** The server's CPU time (user + system) per completed request during the measured run, in µs. */
+  cpuUsPerRequest: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodes: Record<string, number>;
+}
+
+/** The throughput section of the results. */
+interface ThroughputResult {
+  connections: number;
+  durationS: number;
+  hello: LoadFigures;
+  mock: LoadFigures;
+  mockInfoLog: LoadFigures;
+  rpsRatio: number;
+  p99Ratio: number;
+  /** Mock / hello-world server CPU per request (no target: explains the req/s ratio on a busy machine). */
+  cpuRatio: number;
+  /** 1-minute load average before and after the load runs (other work on the shared cores). */
+  loadAverage1m: { start: number; end: number };
+  minRpsRatio: number;
+  maxP99Ratio: number;
+  rpsOk: boolean;
+  p99Ok: boolean;
+  /** Whether every reply of the mock under load (both log levels) was a 200 without socket errors. */
+  all200: boolean;
+}
+
+/** Seconds per load run from `--duration <s>`, `--duration=<s>` or `BENCH_DURATION`; default 10. */
+function durationSeconds(argv: readonly string[], env: NodeJS.ProcessEnv): number {
+  let raw: string | undefined = env.BENCH_DURATION;
+  argv.forEach((arg, i) => {
+    if (arg === '--duration') raw = argv[i + 1];
+    else if (arg.startsWith('--duration=')) raw = arg.slice('--duration='.length);
+  });
+  if (raw === undefined || raw === '') return 10;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 60) {
+    throw new Error(`--duration must be a whole number of seconds from 1 to 60, got "${raw}"`);
+  }
+  return n;
+}
+
+/** The median of a non-empty list. */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) throw new Error('median of nothing');
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+/** The inherited environment without the mock's settings, plus `extra`. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!MOCK_ENV_NAMES.test(name)) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** Starts the mock on a free port; resolves once it answers, with its start-up time in ms. */
+async function startMock(
+  accounts: number,
+  logLevel: 'warn' | 'info',
+  stdout: StdoutMode,
+): Promise<{ server: ServerProcess; startupMs: number }> {
+  const port = await freePort();
+  const env = childEnv({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ACCOUNTS: String(accounts),
+    PROCODE_LOG_LEVEL: logLevel,
+  });
+  const server = new ServerProcess(
+    `mock (${accounts} accounts, ${logLevel})`,
+    MOCK_MAIN,
+    port,
+    env,
+    stdout,
+    ROOT,
+  );
+  try {
+    const startupMs = await server.waitReady('/__admin/health', HEALTH_POLL_MS);
+    return { server, startupMs };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+/** Stops a server; anything it logged at warn or above (captured stdout, stderr) becomes a note. */
+async function stopServer(server: ServerProcess, notes: string[]): Promise<void> {
+  await server.stop();
+  const output = server.output();
+  if (output) notes.push(`${server.name} wrote:\n${output.slice(-2000)}`);
+}
+
+/** One scale sample: start-up time, then RSS after the persona's warm-up. */
+async function scaleSample(accounts: number, notes: string[]): Promise<ScaleSample> {
+  const { server, startupMs } = await startMock(accounts, 'warn', 'capture');
+  const client = new MockClient(server.port);
+  try {
+    const rssReadyKiB = server.rssKiB();
+    const session = await client.login('basic');
+    await client.warmUp(session, WARM_UP_REQUESTS);
+    return { startupMs, rssReadyKiB, rssKiB: server.rssKiB() };
+  } finally {
+    client.close();
+    await stopServer(server, notes);
+  }
+}
+
+function scaleFigures(accounts: number, samples: readonly ScaleSample[]): ScaleFigures {
+  const mib = (kib: number): number => round(kib / 1024, 1);
+  return {
+    accounts,
+    startupMs: round(median(samples.map((s) => s.startupMs)), 1),
+    rssMiB: mib(median(samples.map((s) => s.rssKiB))),
+    rssReadyMiB: mib(median(samples.map((s) => s.rssReadyKiB))),
+    startupMsRuns: samples.map((s) => round(s.startupMs, 1)),
+    rssMiBRuns: samples.map((s) => mib(s.rssKiB)),
+  };
+}
+
+/** Scale: both world sizes, alternating, SCALE_REPEATS times each. */
+async function measureScale(notes: string[]): Promise<ScaleResult> {
+  const small: ScaleSample[] = [];
+  const large: ScaleSample[] = [];
+  for (let i = 1; i <= SCALE_REPEATS; i++) {
+    for (const [accounts, samples] of [
+      [SMALL_WORLD, small],
+      [LARGE_WORLD, large],
+    ] as const) {
+      const sample = await scaleSample(accounts, notes);
+      samples.push(sample);
+      log(
+        `scale ${i}/${SCALE_REPEATS}: ${accounts} accounts: start-up ${sample.startupMs.toFixed(0)} ms, ` +
+          `RSS ${(sample.rssKiB / 1024).toFixed(1)} MiB`,
+      );
+    }
+  }
+  const s = scaleFigures(SMALL_WORLD, small);
+  const l = scaleFigures(LARGE_WORLD, large);
+  const startupRatio = round(l.startupMs / s.startupMs, 3);
+  const rssRatio = round(l.rssMiB / s.rssMiB, 3);
+  return {
+    repeats: SCALE_REPEATS,
+    warmUpRequests: WARM_UP_REQUESTS,
+    small: s,
+    large: l,
+    startupRatio,
+    rssRatio,
+    maxRatio: TARGETS.maxScaleRatio,
+    ok: startupRatio <= TARGETS.maxScaleRatio && rssRatio <= TARGETS.maxScaleRatio,
+  };
+}
+
+/**
+ * A discarded 1 s run, then a measured `durationS` run of CONNECTIONS connections against `url`, served
+ * by `server` (whose CPU time is read around the measured run).
+ */
+async function load(
+  server: ServerProcess,
+  url: string,
+  headers: Record<string, string>,
+  durationS: number,
+): Promise<LoadFigures> {
+  await autocannon({ url, headers, connections: CONNECTIONS, duration: LOAD_WARM_UP_S });
+  const cpuBefore = server.cpuMs();
+  const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: durationS });
+  const cpuMs = server.cpuMs() - cpuBefore;
+  const statusCodes: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(r.statusCodeStats)) statusCodes[code] = stat.count;
+  return {
+    rps: round(r.requests.average, 0),
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    requests: r.requests.total,
+    cpuUsPerRequest: r.requests.total > 0 ? round((cpuMs * 1000) / r.requests.total, 1) : 0,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    statusCodes,
+  };
+}
+
+/** Load on an authenticated GetBalance of the `basic` persona's ESME. */
+async function loadMock(
+  logLevel: 'warn' | 'info',
+  stdout: StdoutMode,
+  durationS: number,
+  notes: string[],
+): Promise<LoadFigures> {
+  const { server } = await startMock(SMALL_WORLD, logLevel, stdout);
+  const client = new MockClient(server.port);
+  try {
+    const session = await client.login('basic');
+    client.close();
+    const url = `http://127.0.0.1:${server.port}/api/energy/devices/${session.deviceId}/balance`;
+    const figures = await load(server, url, apiHeaders(session.accessToken), durationS);
+    if (server.exitStatus()) throw new Error(`${server.name} died under load:\n${server.output()}`);
+    return figures;
+  } finally {
+    client.close();
+    await stopServer(server, notes);
+  }
+}
+
+/** Throughput: hello world, then the mock at warn, then the mock at info (stdout to /dev/null). */
+async function measureThroughput(durationS: number, notes: string[]): Promise<ThroughputResult> {
+  const loadStart = loadavg()[0] ?? 0;
+  const port = await freePort();
+  const hello = new ServerProcess(
+    'express hello world',
+    HELLO_MAIN,
+    port,
+    childEnv({ PORT: String(port) }),
+    'capture',
+    ROOT,
+  );
+  let helloFigures: LoadFigures;
+  try {
+    await hello.waitReady('/', HEALTH_POLL_MS);
+    helloFigures = await load(hello, `http://127.0.0.1:${port}/`, {}, durationS);
+  } finally {
+    await stopServer(hello, notes);
+  }
+  log(`throughput: hello world ${helloFigures.rps} req/s, p99 ${helloFigures.p99Ms} ms`);
+  const mock = await loadMock('warn', 'capture', durationS, notes);
+  log(`throughput: mock (warn) ${mock.rps} req/s, p99 ${mock.p99Ms} ms`);
+  const mockInfoLog = await loadMock('info', 'devnull', durationS, notes);
+  log(`throughput: mock (info) ${mockInfoLog.rps} req/s, p99 ${mockInfoLog.p99Ms} ms`);
+  const rpsRatio = round(mock.rps / helloFigures.rps, 3);
+  const p99Ratio = round(mock.p99Ms / Math.max(helloFigures.p99Ms, 1), 3);
+  const cpuRatio = round(mock.cpuUsPerRequest / Math.max(helloFigures.cpuUsPerRequest, 0.1), 3);
+  const clean = (f: LoadFigures): boolean => f.non2xx === 0 && f.errors === 0 && f.timeouts === 0;
+  return {
+    connections: CONNECTIONS,
+    durationS,
+    hello: helloFigures,
+    mock,
+    mockInfoLog,
+    rpsRatio,
+    p99Ratio,
+    cpuRatio,
+    loadAverage1m: { start: round(loadStart, 2), end: round(loadavg()[0] ?? 0, 2) },
+    minRpsRatio: TARGETS.minRpsRatio,
+    maxP99Ratio: TARGETS.maxP99Ratio,
+    rpsOk: rpsRatio >= TARGETS.minRpsRatio,
+    p99Ok: p99Ratio <= TARGETS.maxP99Ratio,
+    all200: clean(mock) && clean(mockInfoLog),
+  };
+}
+
+/** Formats rows as left-aligned first column, right-aligned others. */
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r) =>
+      r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
+    )
+    .join('\n');
+}
+
+const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
+const int = (n: number): string => Math.round(n).toLocaleString('en-GB');
+
+/** The human-readable report. */
+function report(scale: ScaleResult, tp: ThroughputResult): string {
+  const { small, large } = scale;
+  const lines: string[] = [];
+  lines.push(`procode-mock benchmark (node ${process.version}, ${availableParallelism()} CPUs, loopback)`);
+  lines.push('');
+  lines.push(
+    `Scale: median of ${scale.repeats} alternating runs; RSS after ${int(scale.warmUpRequests)} warm-up requests`,
+  );
+  lines.push(
+    table([
+      ['', `${int(small.accounts)} accounts`, `${int(large.accounts)} accounts`, 'ratio', 'target', ''],
+      [
+        'start-up to first answer (ms)',
+        small.startupMs.toFixed(0),
+        large.startupMs.toFixed(0),
+        scale.startupRatio.toFixed(2),
+        `<= ${scale.maxRatio.toFixed(2)}`,
+        verdict(scale.startupRatio <= scale.maxRatio),
+      ],
+      [
+        'RSS after warm-up (MiB)',
+        small.rssMiB.toFixed(1),
+        large.rssMiB.toFixed(1),
+        scale.rssRatio.toFixed(2),
+        `<= ${scale.maxRatio.toFixed(2)}`,
+        verdict(scale.rssRatio <= scale.maxRatio),
+      ],
+      ['RSS when ready (MiB)', small.rssReadyMiB.toFixed(1), large.rssReadyMiB.toFixed(1), '', '', ''],
+      [
+        'start-up runs (ms)',
+        small.startupMsRuns.map((v) => v.toFixed(0)).join('/'),
+        large.startupMsRuns.map((v) => v.toFixed(0)).join('/'),
+        '',
+        '',
+        '',
+      ],
+      ['RSS runs (MiB)', small.rssMiBRuns.join('/'), large.rssMiBRuns.join('/'), '', '', ''],
+    ]),
+  );
+  lines.push('');
+  lines.push(
+    `Throughput: ${tp.connections} connections, ${tp.durationS} s each (after a ${LOAD_WARM_UP_S} s warm-up); ` +
+      `load average ${tp.loadAverage1m.start} -> ${tp.loadAverage1m.end}`,
+  );
+  const row = (name: string, f: LoadFigures): string[] => [
+    name,
+    int(f.rps),
+    String(f.p50Ms),
+    String(f.p99Ms),
+    int(f.requests),
+    f.cpuUsPerRequest.toFixed(0),
+    String(f.non2xx),
+    String(f.errors + f.timeouts),
+  ];
+  lines.push(
+    table([
+      ['server', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'server CPU µs/req', 'non-2xx', 'errors'],
+      row('Express 5 hello world', tp.hello),
+      row('mock GetBalance, log warn', tp.mock),
+      row('mock GetBalance, log info > /dev/null', tp.mockInfoLog),
+    ]),
+  );
+  lines.push('');
+  lines.push(
+    table([
+      ['ratio (mock warn / hello)', 'value', 'target', ''],
+      ['req/s', tp.rpsRatio.toFixed(2), `>= ${tp.minRpsRatio.toFixed(2)}`, verdict(tp.rpsOk)],
+      ['p99', tp.p99Ratio.toFixed(2), `<= ${tp.maxP99Ratio.toFixed(2)}`, verdict(tp.p99Ok)],
+      ['server CPU per request', tp.cpuRatio.toFixed(2), '(info)', ''],
+      ['all mock replies 200', tp.all200 ? 'yes' : 'NO', 'yes', verdict(tp.all200)],
+    ]),
+  );
+  return lines.join('\n');
+}
+
+async function main(): Promise<number> {
+  const durationS = durationSeconds(process.argv.slice(2), process.env);
+  // Bounded: scale (~6 starts) plus 3 load runs of durationS (+ warm-ups and starts), with slack.
+  const budgetMs = (90 + 3 * (durationS + LOAD_WARM_UP_S)) * 1000;
+  setTimeout(() => {
+    process.stderr.write(`bench: over the time budget of ${budgetMs / 1000} s; stopping\n`);
+    killAllChildren();
+    process.exit(1);
+  }, budgetMs).unref();
+
+  const notes: string[] = [];
+  const scale = await measureScale(notes);
+  const throughput = await measureThroughput(durationS, notes);
+
+  process.stdout.write(`${report(scale, throughput)}\n`);
+  for (const note of notes) process.stdout.write(`\nnote: ${note}\n`);
+  const json = JSON.stringify({ scale, throughput });
+  mkdirSync(dirname(RESULTS_FILE), { recursive: true });
+  writeFileSync(RESULTS_FILE, `${json}\n`);
+  process.stdout.write(`\n${json}\n`);
+  return throughput.all200 ? 0 : 1;
+}
+
+process.on('exit', killAllChildren);
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
+  process.once(signal, () => {
+    killAllChildren();
+    process.exit(code);
+  });
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    killAllChildren();
+    process.stderr.write(
+      `bench: failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
