@@ -85,7 +85,12 @@ export function createApp(options: AppOptions = {}): MockApp {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? new SeededRandom(config.seed);
   const logger =
-    options.logger ?? pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+    options.logger ??
+    pino(
+      { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+      // Buffered, asynchronous writes: a synchronous write per request line halved throughput (bench/).
+      pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+    );
   const contract = options.contract ?? defaultContract();
   const store = new Store();
   const world = new World({ seed: config.seed, accounts: config.accounts });
@@ -98,42 +103,48 @@ export function createApp(options: AppOptions = {}): MockApp {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
+  const logRequests = logger.isLevelEnabled('info');
   app.use((req: Request, res: Response, next: NextFunction) => {
     const sent = req.headers['x-request-id'];
     const requestId = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
     (res.locals as PipelineLocals).requestId = requestId;
     res.setHeader('X-Request-ID', requestId);
     res.setHeader('Cache-Control', 'no-store');
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const op = (res.locals as PipelineLocals).operation;
-      logger.info(
-        {
-          requestId,
-          operationId: op?.spec.operationId,
-          method: req.method,
-          route: op?.spec.path,
-          status: res.statusCode,
-          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-        },
-        'request',
-      );
-    });
+    if (logRequests) {
+      const started = process.hrtime.bigint();
+      res.on('finish', () => {
+        const op = (res.locals as PipelineLocals).operation;
+        logger.info(
+          {
+            requestId,
+            operationId: op?.spec.operationId,
+            method: req.method,
+            route: op?.spec.path,
+            status: res.statusCode,
+            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          },
+          'request',
+        );
+      });
+    }
     next();
   });
-  app.use(
-    cors({
-      exposedHeaders: [
-        'X-Request-ID',
-        'Location',
-        'Retry-After',
-        'WWW-Authenticate',
-        'Allow',
-        'Idempotent-Replayed',
-      ],
-      maxAge: 600,
-    }),
+  // CORS only matters to browsers, which always send Origin; skipping it otherwise is measurably faster.
+  const corsMiddleware = cors({
+    exposedHeaders: [
+      'X-Request-ID',
+      'Location',
+      'Retry-After',
+      'WWW-Authenticate',
+      'Allow',
+      'Idempotent-Replayed',
+    ],
+    maxAge: 600,
+  });
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    req.headers.origin === undefined ? next() : corsMiddleware(req, res, next),
   );
+
   app.use('/__admin', buildAdminRouter(services, contract));
   app.use(
     buildRouter({

@@ -2,6 +2,7 @@ import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { CompiledContract, CompiledOperation, Violation } from '../contract';
 import { checkResponse } from '../contract';
+import { OperationTable } from './match';
 import { PROBLEMS, Problem, problem } from '../problem';
 import { checkSubscriptionKey } from '../gateway';
 import type { Principal } from '../security';
@@ -33,11 +34,6 @@ export interface RouterDeps {
   onInternalError: (err: unknown) => void;
 }
 
-/** `/api/energy/premises/{premiseId}` -> `/api/energy/premises/:premiseId` (Express 5 / path-to-regexp 8). */
-export function toExpressPath(template: string): string {
-  return template.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1');
-}
-
 /** Locals the pipeline leaves on the response for logging and error handling. */
 export interface PipelineLocals {
   requestId: string;
@@ -64,14 +60,13 @@ function parseBody(parser: RequestHandler, req: Request, res: Response): Promise
 }
 
 /**
- * Builds the router: one route per contract operation, each request passing through the stages
+ * Builds the API middleware: the contract's operation table (route stage), each request passing through the stages
  * gateway -> 406 -> security -> media type (415) -> body (413, malformed JSON) -> validate -> handler ->
  * reply check -> serializer; plus 405 with `Allow` for other methods on a known path.
  */
-export function buildRouter(deps: RouterDeps): express.Router {
+export function buildRouter(deps: RouterDeps): RequestHandler {
   const { contract, handlers, services } = deps;
   const { config } = services;
-  const router = express.Router({ caseSensitive: true, strict: false });
   // strict: false lets scalars through to validation, which names the real fault ("must be object").
   const jsonParser = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
   const formParser = express.urlencoded({
@@ -83,17 +78,14 @@ export function buildRouter(deps: RouterDeps): express.Router {
 
   const send = (res: Response, op: CompiledOperation, reply: WireReply): void => {
     if (config.selfCheck) {
-      const violations = checkResponse(op, {
-        status: reply.status,
-        headers: Object.fromEntries(
-          Object.entries({
-            ...lowerCase(res.getHeaders()),
-            ...lowerCase(reply.headers),
-            'content-type': reply.contentType,
-          }),
-        ),
-        body: reply.body,
-      });
+      // Only what the contract can require: the headers the pipeline set, the reply's, and the type.
+      const headers: Record<string, string> = {
+        'x-request-id': String(res.getHeader('x-request-id')),
+        'cache-control': String(res.getHeader('cache-control')),
+        'content-type': reply.contentType,
+      };
+      for (const name in reply.headers) headers[name.toLowerCase()] = reply.headers[name]!;
+      const violations = checkResponse(op, { status: reply.status, headers, body: reply.body });
       if (violations.length > 0) {
         deps.onViolation(violations, reply);
         writeReply(
@@ -110,92 +102,89 @@ export function buildRouter(deps: RouterDeps): express.Router {
     writeReply(res, reply);
   };
 
-  const methodsByPath = new Map<string, string[]>();
-  for (const op of contract.operations.values()) {
+  const entryOf = (op: CompiledOperation): HandlerEntry | undefined => handlers[op.spec.operationId];
+  const declaredMediaOf = new Map(
+    [...contract.operations.values()].map((op) => [op, [...(op.spec.requestBody?.content.keys() ?? [])]]),
+  );
+
+  const route = async (req: Request, res: Response, op: CompiledOperation): Promise<void> => {
     const { spec } = op;
-    const entry = handlers[spec.operationId];
-    const expressPath = toExpressPath(spec.path);
-    const list = methodsByPath.get(expressPath) ?? [];
-    list.push(spec.method.toUpperCase());
-    methodsByPath.set(expressPath, list);
-    const declaredMedia = [...(spec.requestBody?.content.keys() ?? [])];
-
-    const route = async (req: Request, res: Response): Promise<void> => {
-      const locals = res.locals as PipelineLocals;
-      locals.operation = op;
-      try {
-        checkSubscriptionKey(req, config);
-        if (!req.accepts(ACCEPTABLE)) {
-          throw problem(
-            PROBLEMS.NOT_ACCEPTABLE,
-            'This API answers only application/json (errors: application/problem+json); fix the Accept header.',
-          );
-        }
-        const principal = await authenticate(req, spec, services.tokens, deps.resolvePrincipal);
-        let body: unknown;
-        let mediaType: string | undefined;
-        if (spec.requestBody && hasBody(req)) {
-          mediaType = matchRequestMediaType(req.headers['content-type'], declaredMedia);
-          if (!mediaType) {
-            throw problem(
-              PROBLEMS.UNSUPPORTED_MEDIA_TYPE,
-              `Send the body as ${declaredMedia.join(' or ')}${req.headers['content-type'] ? '' : ' with a Content-Type header'}.`,
-            );
-          }
-          await parseBody(
-            mediaType === 'application/x-www-form-urlencoded' ? formParser : jsonParser,
-            req,
-            res,
-          );
-          body = (req as { body?: unknown }).body;
-        }
-        if (entry?.prepare) body = entry.prepare(body, req);
-        const validated = validateRequest(req, op, body, mediaType);
-        const ctx: HandlerContext = {
-          operation: spec,
-          params: validated.path,
-          query: validated.query,
-          headers: validated.headers,
-          body: validated.body,
-          authorization: req.headers.authorization,
-          principal,
-          requestId: locals.requestId,
-          services,
-        };
-        const reply = entry ? await entry.handle(ctx) : fromExample(op);
-        send(res, op, {
-          status: reply.status,
-          contentType: 'application/json',
-          headers: reply.headers ?? {},
-          body: reply.body,
-        });
-      } catch (err) {
-        let p = toProblem(err);
-        if (p.type === PROBLEMS.INTERNAL_ERROR && !(err instanceof Problem)) deps.onInternalError(err);
-        if (entry?.mapProblem && p.type !== PROBLEMS.SUBSCRIPTION_KEY) p = entry.mapProblem(p);
-        send(res, op, problemReply(p, locals.requestId, config.gatewayErrors));
+    const entry = entryOf(op);
+    const locals = res.locals as PipelineLocals;
+    locals.operation = op;
+    try {
+      checkSubscriptionKey(req, config);
+      if (!req.accepts(ACCEPTABLE)) {
+        throw problem(
+          PROBLEMS.NOT_ACCEPTABLE,
+          'This API answers only application/json (errors: application/problem+json); fix the Accept header.',
+        );
       }
-    };
-    router[spec.method](expressPath, (req, res, next) => {
-      route(req, res).catch(next);
-    });
-  }
+      const principal = await authenticate(req, spec, services.tokens, deps.resolvePrincipal);
+      let body: unknown;
+      let mediaType: string | undefined;
+      if (spec.requestBody && hasBody(req)) {
+        const declaredMedia = declaredMediaOf.get(op)!;
+        mediaType = matchRequestMediaType(req.headers['content-type'], declaredMedia);
+        if (!mediaType) {
+          throw problem(
+            PROBLEMS.UNSUPPORTED_MEDIA_TYPE,
+            `Send the body as ${declaredMedia.join(' or ')}${req.headers['content-type'] ? '' : ' with a Content-Type header'}.`,
+          );
+        }
+        await parseBody(
+          mediaType === 'application/x-www-form-urlencoded' ? formParser : jsonParser,
+          req,
+          res,
+        );
+        body = (req as { body?: unknown }).body;
+      }
+      if (entry?.prepare) body = entry.prepare(body, req);
+      const validated = validateRequest(req, op, body, mediaType);
+      const ctx: HandlerContext = {
+        operation: spec,
+        params: validated.path,
+        query: validated.query,
+        headers: validated.headers,
+        body: validated.body,
+        authorization: req.headers.authorization,
+        principal,
+        requestId: locals.requestId,
+        services,
+      };
+      const reply = entry ? await entry.handle(ctx) : fromExample(op);
+      send(res, op, {
+        status: reply.status,
+        contentType: 'application/json',
+        headers: reply.headers ?? {},
+        body: reply.body,
+      });
+    } catch (err) {
+      let p = toProblem(err);
+      if (p.type === PROBLEMS.INTERNAL_ERROR && !(err instanceof Problem)) deps.onInternalError(err);
+      if (entry?.mapProblem && p.type !== PROBLEMS.SUBSCRIPTION_KEY) p = entry.mapProblem(p);
+      send(res, op, problemReply(p, locals.requestId, config.gatewayErrors));
+    }
+  };
 
-  for (const [path, methods] of methodsByPath) {
-    const allow = [...new Set([...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'])].join(
-      ', ',
-    );
-    router.all(path, (_req: Request, _res: Response, next: NextFunction) => {
-      next(problem(PROBLEMS.METHOD_NOT_ALLOWED, `This path allows ${allow}.`, {}, { Allow: allow }));
-    });
-  }
-  return router;
-}
-
-function lowerCase(headers: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k.toLowerCase()] = String(v);
-  return out;
+  const table = new OperationTable(contract.operations.values());
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const found = table.match(req.method, req.path);
+    if (found.kind === 'not-found') return next();
+    if (found.kind === 'method-not-allowed' && req.method === 'OPTIONS') {
+      // OPTIONS without CORS preflight headers: say what the path allows (RFC 9110 section 9.3.7).
+      res.status(204).setHeader('Allow', found.allow);
+      res.end();
+      return;
+    }
+    if (found.kind === 'method-not-allowed') {
+      return next(
+        problem(PROBLEMS.METHOD_NOT_ALLOWED, `This path allows ${found.allow}.`, {}, { Allow: found.allow }),
+      );
+    }
+    req.params = found.params;
+    route(req, res, found.operation).catch(next);
+  };
 }
 
 /** RFC 9110 section 6.4.1: a request has content when it has Content-Length or Transfer-Encoding. */
