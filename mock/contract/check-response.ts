@@ -50,8 +50,21 @@ export function checkResponse(op: CompiledOperation, res: ObservedResponse): Vio
   }
   const out: Violation[] = [];
   for (const [name, header] of declared.headers) {
-    if (header.required && res.headers[name.toLowerCase()] === undefined) {
-      out.push(v(`header:${name}`, 'present', 'absent'));
+    const value = res.headers[name.toLowerCase()];
+    if (value === undefined) {
+      if (header.required) out.push(v(`header:${name}`, 'present', 'absent'));
+      continue;
+    }
+    const validate = op.responseHeaders.get(`${res.status} ${name.toLowerCase()}`);
+    // Header values are strings; the coercing ajv reads "540" as the integer the schema declares.
+    if (validate && !validate(Array.isArray(value) ? value.join(', ') : value)) {
+      out.push(
+        v(
+          `header:${name}`,
+          `${validate.errors?.[0]?.message ?? 'valid'} (${JSON.stringify(header.schema)})`,
+          short(value),
+        ),
+      );
     }
   }
   if (declared.content.size === 0) {

@@ -17,6 +17,8 @@ export interface CompiledOperation {
   request: RequestValidators;
   /** Response body validators keyed `"<status> <media type>"`. */
   responses: Map<string, ValidateFunction>;
+  /** Response header value validators keyed `"<status> <lower-case name>"` (values coerced from strings). */
+  responseHeaders: Map<string, ValidateFunction>;
 }
 
 function paramSchema(params: ParameterSpec[], where: ParameterSpec['in']): Schema | undefined {
@@ -54,7 +56,12 @@ export class CompiledContract {
         if (media.schema) body.set(mediaType, this.ajv.compile(media.schema));
       }
       const responses = new Map<string, ValidateFunction>();
+      const responseHeaders = new Map<string, ValidateFunction>();
       for (const [status, response] of spec.responses) {
+        for (const [name, header] of response.headers) {
+          if (header.schema)
+            responseHeaders.set(`${status} ${name.toLowerCase()}`, this.paramAjv.compile(header.schema));
+        }
         for (const [mediaType, media] of response.content) {
           if (media.schema) responses.set(`${status} ${mediaType}`, this.ajv.compile(media.schema));
         }
@@ -68,6 +75,7 @@ export class CompiledContract {
           body,
         },
         responses,
+        responseHeaders,
       });
     }
   }

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import pino from 'pino';
+import { runContract, coverageRatio, violationsOf } from './runner';
+import { writeReports } from './reports';
+import { resolveTarget, TargetError } from './targets';
+import type { Target } from './types';
+import { createApp } from '../mock/app';
+import { loadConfig } from '../mock/config';
+
+function number(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
+  return n;
+}
+
+/** `procode-contract`: checks a target against the contract; exits 1 on any violation or low coverage. */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const program = new Command()
+    .name('procode-contract')
+    .description('Check the in-process mock, a URL or a named environment against the Procode contract.')
+    .option(
+      '--target <name|url>',
+      'in-process, mock, prism, dev1, dev2 (contracts/environments.json) or a base URL',
+      'in-process',
+    )
+    .option(
+      '--allow-writes',
+      'allow Register, MakePayment and SendOTP (sends a real SMS) against a non-mock target',
+      false,
+    )
+    .option('--mock', 'treat a URL as a procode-mock (writes allowed, OTP codes from its outbox)', false)
+    .option('--report <dir>', 'write junit.xml, coverage.{json,md} and drift.{json,md} here')
+    .option('--min-coverage <percent>', 'fail when fewer operation x status pairs were exercised', number, 0)
+    .option('--rate <n>', 'requests per second at most (default: unbounded for mocks, 5 otherwise)', number)
+    .option('--quiet', 'print only the summary', false)
+    .exitOverride();
+  try {
+    program.parse(argv);
+  } catch (err) {
+    const code = (err as { exitCode?: number }).exitCode ?? 2;
+    return code === 0 ? 0 : 2;
+  }
+  const opts = program.opts<{
+    target: string;
+    allowWrites: boolean;
+    mock: boolean;
+    report?: string;
+    minCoverage: number;
+    rate?: number;
+    quiet: boolean;
+  }>();
+  let target: Target;
+  try {
+    target = resolveTarget({
+      target: opts.target,
+      allowWrites: opts.allowWrites,
+      rate: opts.rate,
+      mock: opts.mock,
+      interactive: process.stdin.isTTY === true,
+    });
+  } catch (err) {
+    if (err instanceof TargetError) {
+      process.stderr.write(`procode-contract: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (opts.target === 'in-process') {
+    target.app = createApp({
+      config: loadConfig({ logLevel: 'silent' }, {}),
+      logger: pino({ level: 'silent' }),
+    }).app;
+  }
+  const say = (line: string): void => void process.stdout.write(line + '\n');
+  say(
+    `procode-contract: ${target.name} (${target.isMock ? 'mock' : 'real'}, ${target.canWrite ? 'writes allowed' : 'read-only'}${target.rate ? `, at most ${target.rate} req/s` : ''})`,
+  );
+  const result = await runContract(target, { log: opts.quiet ? undefined : say });
+  const drift = violationsOf(result);
+  const ratio = coverageRatio(result);
+  say(
+    `${result.cases.length} cases, ${result.cases.filter((c) => c.violations.length).length} failed, ${result.cases.filter((c) => c.skipped).length} skipped; ` +
+      `${drift.length} violation(s); ${result.negativeCases} generated negative cases; coverage ${(ratio * 100).toFixed(1)}%; ${(result.durationMs / 1000).toFixed(1)} s`,
+  );
+  if (opts.report) for (const f of writeReports(result, opts.report)) say(`wrote ${f}`);
+  if (drift.length > 0) return 1;
+  if (ratio * 100 < opts.minCoverage) {
+    say(`coverage ${(ratio * 100).toFixed(1)}% is under --min-coverage ${opts.minCoverage}%`);
+    return 1;
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`procode-contract: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(2);
+    },
+  );
+}

@@ -1,0 +1,131 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunResult } from './types';
+import { coverageRatio, violationsOf } from './runner';
+
+function xml(s: string): string {
+  return (
+    s
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      // XML 1.0 forbids most control characters even escaped.
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+  );
+}
+
+/** JUnit XML (one testsuite per suite kind, one testcase per case) for CI. Cases are already redacted. */
+export function junitXml(result: RunResult): string {
+  const bySuite = new Map<string, RunResult['cases']>();
+  for (const c of result.cases) bySuite.set(c.suite, [...(bySuite.get(c.suite) ?? []), c]);
+  const lines = ['<?xml version="1.0" encoding="UTF-8"?>'];
+  const failures = result.cases.filter((c) => c.violations.length).length;
+  const skipped = result.cases.filter((c) => c.skipped).length;
+  lines.push(
+    `<testsuites name="procode-contract ${xml(result.target)}" tests="${result.cases.length}" failures="${failures}" skipped="${skipped}" time="${(result.durationMs / 1000).toFixed(3)}">`,
+  );
+  for (const [suite, cases] of bySuite) {
+    const f = cases.filter((c) => c.violations.length).length;
+    const sk = cases.filter((c) => c.skipped).length;
+    const time = cases.reduce((t, c) => t + c.durationMs, 0) / 1000;
+    lines.push(
+      `  <testsuite name="${xml(suite)}" tests="${cases.length}" failures="${f}" skipped="${sk}" time="${time.toFixed(3)}">`,
+    );
+    for (const c of cases) {
+      const open = `    <testcase classname="${xml(`${suite}.${c.operationId}`)}" name="${xml(c.name)}" time="${(c.durationMs / 1000).toFixed(3)}"`;
+      if (c.skipped) lines.push(`${open}><skipped message="${xml(c.skipped)}"/></testcase>`);
+      else if (c.violations.length) {
+        const text = c.violations
+          .map((v) => `${v.operationId} ${v.status} ${v.pointer}: expected ${v.expected}, got ${v.actual}`)
+          .join('\n');
+        lines.push(
+          `${open}><failure message="${xml(c.violations.length + ' violation(s)')}">${xml(text)}</failure></testcase>`,
+        );
+      } else lines.push(`${open}/>`);
+    }
+    lines.push('  </testsuite>');
+  }
+  lines.push('</testsuites>');
+  return lines.join('\n') + '\n';
+}
+
+/** Operation x declared status coverage as Markdown (a table, exercised statuses ticked). */
+export function coverageMarkdown(result: RunResult): string {
+  const out = [
+    `# Contract coverage: ${result.target}`,
+    '',
+    `${(coverageRatio(result) * 100).toFixed(1)}% of declared operation x status pairs exercised; ${result.negativeCases} generated negative cases.`,
+    '',
+    '| operation | exercised | not exercised |',
+    '|---|---|---|',
+  ];
+  for (const [op, row] of Object.entries(result.coverage)) {
+    const hit = Object.entries(row)
+      .filter(([, v]) => v)
+      .map(([k]) => k);
+    const miss = Object.entries(row)
+      .filter(([, v]) => !v)
+      .map(([k]) => k);
+    out.push(`| ${op} | ${hit.join(' ') || '-'} | ${miss.join(' ') || '-'} |`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/** The drift report as Markdown: operation, JSON pointer, expected, actual. */
+export function driftMarkdown(result: RunResult): string {
+  const drift = violationsOf(result);
+  const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const out = [
+    `# Contract drift: ${result.target}`,
+    '',
+    drift.length ? `${drift.length} violation(s).` : 'No drift: every response conformed.',
+    '',
+  ];
+  if (drift.length) {
+    out.push('| operation | status | pointer | expected | actual | case |', '|---|---|---|---|---|---|');
+    for (const d of drift) {
+      out.push(
+        `| ${d.operationId} | ${d.status} | \`${cell(d.pointer)}\` | ${cell(d.expected)} | ${cell(d.actual)} | ${cell(d.case)} |`,
+      );
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+/**
+ * Writes the three reports into `dir`: `junit.xml`, `coverage.json` + `coverage.md`, `drift.json` +
+ * `drift.md`. Everything in them was redacted when recorded.
+ */
+export function writeReports(result: RunResult, dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const files: [string, string][] = [
+    ['junit.xml', junitXml(result)],
+    [
+      'coverage.json',
+      JSON.stringify(
+        {
+          target: result.target,
+          ratio: coverageRatio(result),
+          negativeCases: result.negativeCases,
+          coverage: result.coverage,
+        },
+        null,
+        2,
+      ) + '\n',
+    ],
+    ['coverage.md', coverageMarkdown(result)],
+    [
+      'drift.json',
+      JSON.stringify(
+        { target: result.target, startedAt: result.startedAt, violations: violationsOf(result) },
+        null,
+        2,
+      ) + '\n',
+    ],
+    ['drift.md', driftMarkdown(result)],
+  ];
+  for (const [name, text] of files) writeFileSync(join(dir, name), text);
+  return files.map(([name]) => join(dir, name));
+}

@@ -1,0 +1,156 @@
+import type { CompiledContract, CompiledOperation, Violation } from '../mock/contract';
+import { expectContract } from './checks';
+import { Transport } from './http';
+import { Redactor } from './redact';
+import type { CaseResult, Expectation, HttpResponse, Target } from './types';
+
+/** What the positive flow learned, for later requests (ids are taken from earlier responses). */
+export interface FlowContext {
+  accessToken?: string;
+  refreshToken?: string;
+  scope?: string;
+  customerId?: string;
+  accountNumber?: string;
+  premiseId?: string;
+  servicePointId?: string;
+  /** A prepayment meter of the caller's. */
+  deviceId?: string;
+  /** A device of the caller's that is not a prepayment meter (CHF, IHD, a credit meter). */
+  otherDeviceId?: string;
+  paymentId?: string;
+  otpId?: string;
+}
+
+/** How to build one request to an operation. */
+export interface RequestSpec {
+  pathParams?: Record<string, string>;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  /** A JSON value (serialised), or a raw string with `contentType`. */
+  json?: unknown;
+  raw?: string;
+  contentType?: string;
+  /** Bearer token to send: the flow's by default, `null` for none. */
+  bearer?: string | null;
+  /** Send the subscription key (default true). */
+  key?: boolean;
+  /** Another method than the operation's (405 checks). */
+  method?: string;
+}
+
+/** One run against one target: the transport, the redactor, the recorded cases. */
+export class Session {
+  readonly transport: Transport;
+  readonly redactor = new Redactor();
+  readonly cases: CaseResult[] = [];
+  readonly ctx: FlowContext = {};
+  negativeCases = 0;
+
+  constructor(
+    readonly target: Target,
+    readonly contract: CompiledContract,
+    private readonly log: (line: string) => void,
+  ) {
+    this.transport = new Transport(target);
+    const c = target.credentials;
+    for (const secret of [
+      c.subscriptionKey,
+      c.clientSecret,
+      c.password,
+      c.username,
+      c.accessToken,
+      c.expiredAccessToken,
+    ]) {
+      this.redactor.add(secret);
+    }
+  }
+
+  op(operationId: string): CompiledOperation {
+    return this.contract.get(operationId);
+  }
+
+  /** Sends a request to `operationId` built from `spec`. */
+  async send(operationId: string, spec: RequestSpec = {}): Promise<HttpResponse> {
+    const op = this.op(operationId);
+    let path = op.spec.path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => {
+      const value = spec.pathParams?.[name];
+      if (value === undefined) throw new Error(`${operationId}: no value for path parameter ${name}`);
+      return encodeURIComponent(value);
+    });
+    if (spec.query && Object.keys(spec.query).length)
+      path += '?' + new URLSearchParams(spec.query).toString();
+    const headers: Record<string, string> = { Accept: 'application/json', ...(spec.headers ?? {}) };
+    if (spec.key !== false) headers['Ocp-Apim-Subscription-Key'] = this.target.credentials.subscriptionKey;
+    const bearer = spec.bearer === undefined ? this.ctx.accessToken : spec.bearer;
+    if (bearer && op.spec.requiresBearer) headers.Authorization = `Bearer ${bearer}`;
+    let body: string | undefined;
+    if (spec.raw !== undefined) {
+      body = spec.raw;
+      if (spec.contentType) headers['Content-Type'] = spec.contentType;
+    } else if (spec.json !== undefined) {
+      body = JSON.stringify(spec.json);
+      headers['Content-Type'] = spec.contentType ?? 'application/json';
+    }
+    const res = await this.transport.send({
+      method: spec.method ?? op.spec.method.toUpperCase(),
+      path,
+      headers,
+      body,
+    });
+    // Secrets seen in answers are redacted from everything written later.
+    const b = res.body as Record<string, unknown> | undefined;
+    if (b && typeof b === 'object') {
+      for (const k of ['access_token', 'refresh_token'])
+        if (typeof b[k] === 'string') this.redactor.add(b[k] as string);
+    }
+    return res;
+  }
+
+  /** Sends a request and records a case: the response must conform and meet `expectation`. */
+  async check(
+    name: string,
+    suite: CaseResult['suite'],
+    operationId: string,
+    spec: RequestSpec,
+    expectation: Expectation = {},
+    extra: (res: HttpResponse) => Violation[] = () => [],
+  ): Promise<HttpResponse> {
+    const started = performance.now();
+    const res = await this.send(operationId, spec);
+    const violations = [...expectContract(this.op(operationId), res, expectation), ...extra(res)];
+    this.record({
+      name,
+      suite,
+      operationId,
+      status: res.status,
+      violations,
+      durationMs: performance.now() - started,
+    });
+    return res;
+  }
+
+  /** Records a case that did not run, with the reason. */
+  skip(name: string, suite: CaseResult['suite'], operationId: string, reason: string): void {
+    this.record({ name, suite, operationId, violations: [], skipped: reason, durationMs: 0 });
+  }
+
+  /** Records a finished case (redacting what it says) and prints one line. */
+  record(result: CaseResult): void {
+    const safe: CaseResult = {
+      ...result,
+      name: this.redactor.text(result.name),
+      violations: result.violations.map((v) => ({
+        ...v,
+        expected: this.redactor.text(v.expected),
+        actual: this.redactor.atPointer(v.pointer, v.actual),
+      })),
+    };
+    this.cases.push(safe);
+    const mark = safe.skipped ? 'skip' : safe.violations.length ? 'FAIL' : 'ok  ';
+    this.log(
+      `${mark} [${safe.suite}] ${safe.name}${safe.status ? ` -> ${safe.status}` : ''}${safe.skipped ? ` (${safe.skipped})` : ''}`,
+    );
+    for (const v of safe.violations)
+      this.log(`       ${v.operationId} ${v.status} ${v.pointer}: expected ${v.expected}, got ${v.actual}`);
+  }
+}

@@ -1,0 +1,95 @@
+import type { Express } from 'express';
+import type { Violation } from '../mock/contract';
+
+/** Credentials for a target, from environment variables (never from files in the repository). */
+export interface Credentials {
+  subscriptionKey: string;
+  clientId: string;
+  clientSecret: string;
+  username?: string;
+  password?: string;
+  /** A pre-obtained access token, for environments whose two-step authentication needs a person. */
+  accessToken?: string;
+  /** An access token known to have expired, to check the expired-token answer on a real environment. */
+  expiredAccessToken?: string;
+}
+
+/** Something the harness checks: the in-process mock or any base URL. */
+export interface Target {
+  name: string;
+  /** Base URL (no trailing slash); absent for the in-process mock. */
+  baseUrl?: string;
+  /** The in-process Express app (supertest, no server). */
+  app?: Express;
+  /** A mock (ours or Prism): writes are harmless, the dev outbox may hold OTP codes. */
+  isMock: boolean;
+  /** Writes (Register, MakePayment, SendOTP) are allowed. */
+  canWrite: boolean;
+  /** A stateless mock (Prism mock): only the stateless checks make sense. */
+  stateless: boolean;
+  credentials: Credentials;
+  /** Most requests per second (0: unbounded). */
+  rate: number;
+  /** Seed of our mock, to mint an expired token it will recognise (HS256 key derived from the seed). */
+  mockSeed?: number;
+  /** Asks a person for the one-time code (terminal runs); undefined where nobody can answer. */
+  promptOtp?: (destination: string) => Promise<string>;
+}
+
+/** A request as the harness sends it. */
+export interface HttpRequest {
+  method: string;
+  /** Path with query string, e.g. `/api/energy/premises?limit=5`. */
+  path: string;
+  headers: Record<string, string>;
+  /** Raw body (already serialised). */
+  body?: string;
+}
+
+/** A response as the harness saw it. */
+export interface HttpResponse {
+  status: number;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  text: string;
+  /** Parsed JSON, or undefined when the body is empty or not JSON. */
+  body: unknown;
+}
+
+/** What a case expects beyond conformance to the contract. */
+export interface Expectation {
+  /** Acceptable statuses (any declared 4xx when omitted on a negative case). */
+  statuses?: number[];
+  /** Any 4xx the contract declares for the operation. */
+  anyDeclared4xx?: boolean;
+  /** errors[] must contain an item at this place. */
+  pointer?: { in: 'body' | 'query' | 'path' | 'header'; pointer: string };
+  /** The response must carry this header. */
+  header?: string;
+}
+
+/** The outcome of one case. */
+export interface CaseResult {
+  /** Human name, e.g. `MakePayment: body #/amountPence below minimum`. */
+  name: string;
+  suite: 'flow' | 'negative' | 'security' | 'scenario' | 'stateless';
+  operationId: string;
+  status?: number;
+  /** Contract violations and unmet expectations. */
+  violations: Violation[];
+  /** Why it did not run. */
+  skipped?: string;
+  durationMs: number;
+}
+
+/** Everything one run found. */
+export interface RunResult {
+  target: string;
+  startedAt: string;
+  durationMs: number;
+  cases: CaseResult[];
+  /** operationId -> declared status -> exercised. */
+  coverage: Record<string, Record<string, boolean>>;
+  /** Generated negative cases (for the note). */
+  negativeCases: number;
+}
