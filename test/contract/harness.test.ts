@@ -1,0 +1,162 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { createApp } from '../../mock/app';
+import { loadConfig } from '../../mock/config';
+import { coverageRatio, runContract, violationsOf } from '../../harness/runner';
+import { writeReports } from '../../harness/reports';
+import type { Target } from '../../harness/types';
+import personas from '../../fixtures/personas.json';
+import { ROOT, startServer } from '../helpers/server';
+import type { RunningServer } from '../helpers/server';
+
+const basic = personas.personas.find((p) => p.id === 'basic')!;
+const credentials = {
+  subscriptionKey: personas.subscriptionKey,
+  clientId: personas.clientId,
+  clientSecret: personas.clientSecret,
+  username: basic.username,
+  password: basic.password,
+};
+const SECRETS = [personas.subscriptionKey, personas.clientSecret, basic.password, basic.username];
+
+function inProcess(): Target {
+  const { app } = createApp({
+    config: loadConfig({ logLevel: 'silent' }, {}),
+    logger: pino({ level: 'silent' }),
+  });
+  return {
+    name: 'in-process',
+    app,
+    isMock: true,
+    canWrite: true,
+    stateless: false,
+    credentials,
+    rate: 0,
+    mockSeed: 42,
+  };
+}
+
+test('the in-process mock conforms: no violation, every declared operation x status exercised', async () => {
+  const lines: string[] = [];
+  const result = await runContract(inProcess(), { log: (l) => lines.push(l) });
+  expect(violationsOf(result)).toEqual([]);
+  expect(coverageRatio(result)).toBe(1);
+  expect(result.negativeCases).toBeGreaterThan(150);
+  expect(result.cases.filter((c) => c.skipped)).toEqual([]);
+  const console = lines.join('\n');
+  for (const secret of SECRETS) expect(console).not.toContain(secret);
+  expect(console).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
+});
+
+test('the reports (JUnit, coverage, drift) are written and hold no secret', async () => {
+  const result = await runContract(inProcess());
+  const dir = mkdtempSync(join(tmpdir(), 'procode-reports-'));
+  writeReports(result, dir);
+  expect(readdirSync(dir).sort()).toEqual([
+    'coverage.json',
+    'coverage.md',
+    'drift.json',
+    'drift.md',
+    'junit.xml',
+  ]);
+  const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
+  expect(junit).toMatch(/^<\?xml/);
+  expect(junit).toContain(`tests="${result.cases.length}" failures="0"`);
+  expect(JSON.parse(readFileSync(join(dir, 'coverage.json'), 'utf8')).ratio).toBe(1);
+  expect(JSON.parse(readFileSync(join(dir, 'drift.json'), 'utf8')).violations).toEqual([]);
+  for (const f of readdirSync(dir)) {
+    const text = readFileSync(join(dir, f), 'utf8');
+    for (const secret of SECRETS) expect(text).not.toContain(secret);
+  }
+});
+
+describe('over HTTP', () => {
+  let server: RunningServer;
+  let standIn: RunningServer;
+  beforeAll(async () => {
+    server = await startServer();
+    // A stand-in for a real environment: the mock on another port with another subscription key.
+    standIn = await startServer({ PROCODE_MOCK_SUBSCRIPTION_KEYS: 'stand-in-subscription-key-0001' });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await standIn?.stop();
+  });
+
+  test('the real server over loopback conforms with full coverage', async () => {
+    const target: Target = {
+      name: 'http',
+      baseUrl: server.base,
+      isMock: true,
+      canWrite: true,
+      stateless: false,
+      credentials,
+      rate: 0,
+      mockSeed: 42,
+    };
+    const result = await runContract(target);
+    expect(violationsOf(result)).toEqual([]);
+    expect(coverageRatio(result)).toBe(1);
+  });
+
+  const cli = (args: string[], env: Record<string, string>) =>
+    spawnSync(process.execPath, [join(ROOT, 'dist', 'harness', 'cli.js'), ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+
+  test('against a "real" environment (README section) it runs read-only, writes the reports, and exits 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procode-dev1-'));
+    const run = cli(['--target', 'dev1', '--report', dir, '--rate', '50'], {
+      PROCODE_BASE_URL: standIn.base,
+      PROCODE_SUBSCRIPTION_KEY: 'stand-in-subscription-key-0001',
+      PROCODE_CLIENT_ID: personas.clientId,
+      PROCODE_CLIENT_SECRET: personas.clientSecret,
+      PROCODE_USERNAME: basic.username,
+      PROCODE_PASSWORD: basic.password,
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('read-only');
+    expect(run.stdout).toMatch(/skip \[flow\] MakePayment .*needs --allow-writes/);
+    expect(readdirSync(dir).sort()).toEqual([
+      'coverage.json',
+      'coverage.md',
+      'drift.json',
+      'drift.md',
+      'junit.xml',
+    ]);
+    for (const secret of [...SECRETS, 'stand-in-subscription-key-0001']) {
+      expect(run.stdout).not.toContain(secret);
+      for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f), 'utf8')).not.toContain(secret);
+    }
+    // Read-only: the stand-in received no write (no code sent, no payment made).
+    const outbox = spawnSync('curl', ['-s', `${standIn.base}/__admin/outbox`], { encoding: 'utf8' });
+    expect(JSON.parse(outbox.stdout)).toEqual([]);
+  });
+
+  test('exits 1 and names the drift when the target answers differently (a wrong subscription key)', () => {
+    const run = cli(['--target', standIn.base, '--quiet', '--rate', '50'], {
+      PROCODE_SUBSCRIPTION_KEY: 'not-the-key-of-this-environment',
+      PROCODE_CLIENT_ID: personas.clientId,
+      PROCODE_CLIENT_SECRET: personas.clientSecret,
+      PROCODE_USERNAME: basic.username,
+      PROCODE_PASSWORD: basic.password,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/[1-9]\d* violation/);
+  });
+
+  test('exits 2 with one clear line for an unknown target or missing credentials', () => {
+    const unknown = cli(['--target', 'nowhere'], {});
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^procode-contract: unknown target "nowhere"/);
+    const noCreds = cli(['--target', 'dev2'], {});
+    expect(noCreds.status).toBe(2);
+    expect(noCreds.stderr).toMatch(/PROCODE_SUBSCRIPTION_KEY/);
+  });
+});
