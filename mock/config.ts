@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+
 /**
  * The mock's settings, read once into one frozen object. No other module reads `process.env`.
  *
@@ -25,6 +27,12 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** pino log level. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Serve HTTPS (the real APIs are HTTPS only); a certificate is made at start-up unless given. */
+  readonly tls: boolean;
+  /** PEM certificate file for HTTPS (with `tlsKeyFile`). */
+  readonly tlsCertFile?: string;
+  /** PEM private key file for HTTPS (with `tlsCertFile`). */
+  readonly tlsKeyFile?: string;
 }
 
 /** Settings as they may be given, before checks: every field optional, strings allowed. */
@@ -49,12 +57,13 @@ export const DEFAULTS: Config = Object.freeze({
   selfCheck: true,
   bodyLimitBytes: 64 * 1024,
   logLevel: 'info',
+  tls: false,
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Environment variable names read for each setting, first match wins. */
-const ENV_NAMES: { [K in keyof Config]: string[] } = {
+const ENV_NAMES: { [K in keyof Config]-?: string[] } = {
   host: ['PROCODE_HOST', 'HOST'],
   port: ['PROCODE_PORT', 'PORT'],
   seed: ['PROCODE_SEED', 'SEED'],
@@ -65,6 +74,9 @@ const ENV_NAMES: { [K in keyof Config]: string[] } = {
   selfCheck: ['PROCODE_SELF_CHECK'],
   bodyLimitBytes: ['PROCODE_BODY_LIMIT'],
   logLevel: ['PROCODE_LOG_LEVEL', 'LOG_LEVEL'],
+  tls: ['PROCODE_TLS'],
+  tlsCertFile: ['PROCODE_TLS_CERT'],
+  tlsKeyFile: ['PROCODE_TLS_KEY'],
 };
 
 function integer(name: string, raw: unknown, min: number, max: number): number {
@@ -117,6 +129,14 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     }
     return DEFAULTS[key];
   };
+  const tlsCertFile = raw('tlsCertFile') === undefined ? undefined : String(raw('tlsCertFile'));
+  const tlsKeyFile = raw('tlsKeyFile') === undefined ? undefined : String(raw('tlsKeyFile'));
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
+    throw new ConfigError('give both a TLS certificate (--cert) and its key (--key), or neither');
+  }
+  for (const file of [tlsCertFile, tlsKeyFile]) {
+    if (file !== undefined && !existsSync(file)) throw new ConfigError(`TLS file not found: ${file}`);
+  }
   const host = String(raw('host')).trim();
   if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host))
     throw new ConfigError(`host is not a host name or address: "${host}"`);
@@ -131,5 +151,7 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     selfCheck: boolean('self check', raw('selfCheck')),
     bodyLimitBytes: integer('body limit (bytes)', raw('bodyLimitBytes'), 1024, 10 * 1024 * 1024),
     logLevel: oneOf('log level', raw('logLevel'), LOG_LEVELS),
+    tls: boolean('tls', raw('tls')) || tlsCertFile !== undefined,
+    ...(tlsCertFile !== undefined ? { tlsCertFile, tlsKeyFile } : {}),
   });
 }

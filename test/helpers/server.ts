@@ -16,11 +16,15 @@ export interface RunningServer {
   stop(): Promise<number | null>;
 }
 
-/** Starts the built mock with `env` (PORT 0: a free port, read back from its log). */
-export async function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+/**
+ * Starts the built mock with `env` (PORT 0: a free port, read back from its log); `args` switch from
+ * `npm start`'s entry point to the `procode-mock` CLI.
+ */
+export async function startServer(env: Record<string, string> = {}, args?: string[]): Promise<RunningServer> {
   if (!existsSync(MAIN))
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  const child = spawn(process.execPath, [MAIN], {
+  const entry = args ? [join(ROOT, 'dist', 'mock', 'cli.js'), ...args] : [MAIN];
+  const child = spawn(process.execPath, entry, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
   });

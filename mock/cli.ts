@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import type { ConfigInput } from './config';
+import { ConfigError, loadConfig } from './config';
+import { serveUntilSignal } from './server';
+import { World } from '../fixtures/world';
+import { main as contractMain } from '../harness/cli';
+
+/** Exit code for an invalid setting (one line on stderr). */
+export const EXIT_USAGE = 2;
+
+function fail(message: string): never {
+  process.stderr.write(`procode-mock: ${message}\n`);
+  process.exit(EXIT_USAGE);
+}
+
+/**
+ * The fixtures of a world as JSON: `{ seed, accounts, from, count, items: AccountRecord[] }` (each
+ * account with its customer, premises, features, service points, devices and prepayment balances).
+ * @throws ConfigError when the slice is outside the world or over 100,000 accounts.
+ */
+export function exportFixtures(seed: number, accounts: number, from: number, count: number): string {
+  if (!Number.isSafeInteger(from) || from < 0 || from >= accounts)
+    throw new ConfigError(`--from must be 0 to ${accounts - 1}`);
+  if (!Number.isSafeInteger(count) || count < 1 || count > 100_000)
+    throw new ConfigError('--count must be 1 to 100000');
+  const world = new World({ seed, accounts });
+  const end = Math.min(accounts, from + count);
+  const items = [];
+  for (let i = from; i < end; i++) items.push(world.account(i));
+  return JSON.stringify({ seed, accounts, from, count: items.length, items }, null, 2) + '\n';
+}
+
+/** Builds the `procode-mock` command line (serve, contract, fixtures export). */
+export function program(): Command {
+  const root = new Command('procode-mock')
+    .description(
+      'The offline sandbox of the Procode APIs: a stateful mock, its contract checker, its fixtures.',
+    )
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
+
+  root
+    .command('serve')
+    .description('Start the mock (flags, then PROCODE_* environment variables, then defaults).')
+    .option('--port <port>', 'TCP port (default 4010; 0 picks a free one)')
+    .option('--host <host>', 'interface to bind (default 127.0.0.1; 0.0.0.0 in a container)')
+    .option('--seed <seed>', 'seed of the generated world (default 42)')
+    .option('--accounts <n>', 'supply accounts in the world, 5 to 10,000,000 (default 1000)')
+    .option('--token-ttl <seconds>', 'access token lifetime (default 3600)')
+    .option('--tls', 'serve HTTPS with a certificate made at start-up')
+    .option('--cert <file>', 'PEM certificate for HTTPS (with --key)')
+    .option('--key <file>', 'PEM private key for HTTPS (with --cert)')
+    .addOption(
+      new Option('--gateway-errors <shape>', 'subscription-key 401 shape').choices(['apim', 'problem']),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'pino log level').choices([
+        'fatal',
+        'error',
+        'warn',
+        'info',
+        'debug',
+        'trace',
+        'silent',
+      ]),
+    )
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const overrides: ConfigInput = {
+        port: o.port as string | undefined,
+        host: o.host as string | undefined,
+        seed: o.seed as string | undefined,
+        accounts: o.accounts as string | undefined,
+        tokenTtlSeconds: o.tokenTtl as string | undefined,
+        tls: o.tls === true ? true : undefined,
+        tlsCertFile: o.cert as string | undefined,
+        tlsKeyFile: o.key as string | undefined,
+        gatewayErrors: o.gatewayErrors as string | undefined,
+        logLevel: o.logLevel as string | undefined,
+      };
+      await serveUntilSignal(loadConfig(overrides));
+    });
+
+  root
+    .command('contract')
+    .description('Check a target against the contract (procode-contract; see its --help).')
+    .allowUnknownOption()
+    .helpOption(false)
+    .argument('[args...]')
+    .action(async (args: string[]) => {
+      process.exit(await contractMain(['node', 'procode-contract', ...args]));
+    });
+
+  const fixtures = root.command('fixtures').description('The generated world as data.');
+  fixtures
+    .command('export')
+    .description('Write the world, or a slice of it, as JSON (stdout, or --out).')
+    .option('--seed <seed>', 'seed (default: PROCODE_SEED or 42)')
+    .option('--accounts <n>', 'world size (default: PROCODE_ACCOUNTS or 1000)')
+    .option('--from <index>', 'first account index', '0')
+    .option('--count <n>', 'how many accounts (at most 100000; default: the whole world up to that)')
+    .option('--out <file>', 'write to this file instead of stdout')
+    .action((o: Record<string, string | undefined>) => {
+      const config = loadConfig({ seed: o.seed, accounts: o.accounts, logLevel: 'silent' });
+      const from = Number(o.from);
+      const count = o.count === undefined ? Math.min(config.accounts - from, 100_000) : Number(o.count);
+      const json = exportFixtures(config.seed, config.accounts, from, count);
+      if (o.out) writeFileSync(o.out, json);
+      else process.stdout.write(json);
+    });
+  return root;
+}
+
+if (require.main === module) {
+  program()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+      if (err instanceof ConfigError) fail(err.message);
+      process.stderr.write(`procode-mock: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import selfsigned from 'selfsigned';
+import type { Logger } from 'pino';
+import { createApp } from './app';
+import type { Config } from './config';
+
+/** A listening mock. */
+export interface RunningMock {
+  server: Server;
+  url: string;
+  logger: Logger;
+  /** The PEM certificate served over HTTPS (made at start-up unless given), for clients to trust. */
+  certificate?: string;
+  /** Stops accepting, lets requests in flight finish (at most `graceMs`), then resolves. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * A self-signed certificate for localhost, 127.0.0.1 and ::1, valid for a year (RSA 2048, SHA-256).
+ * @returns PEM certificate and private key.
+ */
+export async function makeCertificate(): Promise<{ cert: string; key: string }> {
+  const notBeforeDate = new Date();
+  const notAfterDate = new Date(notBeforeDate);
+  notAfterDate.setFullYear(notAfterDate.getFullYear() + 1);
+  const pems = await selfsigned.generate([{ name: 'commonName', value: 'procode-mock' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notBeforeDate,
+    notAfterDate,
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+          { type: 7, ip: '::1' },
+        ],
+      },
+    ],
+  });
+  return { cert: pems.cert, key: pems.private };
+}
+
+/**
+ * Starts the mock on `config.host:config.port`, over HTTPS when `config.tls` (with the given
+ * certificate files, or one made at start-up).
+ */
+export async function startMock(config: Config): Promise<RunningMock> {
+  const { app, logger } = createApp({ config });
+  let certificate: string | undefined;
+  let server: Server;
+  if (config.tls) {
+    const pair =
+      config.tlsCertFile && config.tlsKeyFile
+        ? { cert: readFileSync(config.tlsCertFile, 'utf8'), key: readFileSync(config.tlsKeyFile, 'utf8') }
+        : await makeCertificate();
+    certificate = pair.cert;
+    server = createHttpsServer({ cert: pair.cert, key: pair.key }, app) as unknown as Server;
+  } else {
+    server = createHttpServer(app);
+  }
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `${config.tls ? 'https' : 'http'}://${host}:${port}`;
+  logger.info(
+    { host: config.host, port, tls: config.tls, seed: config.seed, accounts: config.accounts },
+    `procode-mock listening on ${url}`,
+  );
+  return {
+    server,
+    url,
+    logger,
+    certificate,
+    close: (graceMs = 10_000) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          logger.flush();
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+/**
+ * Runs the mock until SIGTERM or SIGINT, then stops gracefully: no new connections, requests in
+ * flight finish, exit code 0.
+ */
+export async function serveUntilSignal(config: Config): Promise<void> {
+  const mock = await startMock(config);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      // A second signal while draining: stop waiting for requests in flight.
+      mock.server.closeAllConnections();
+      return;
+    }
+    stopping = true;
+    mock.logger.info({ signal }, 'shutting down');
+    void mock.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

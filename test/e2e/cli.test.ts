@@ -1,0 +1,145 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeCertificate } from '../../mock/server';
+import personas from '../../fixtures/personas.json';
+import { ROOT, startServer } from '../helpers/server';
+
+const CLI = join(ROOT, 'dist', 'mock', 'cli.js');
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+
+function get(
+  url: string,
+  options: { ca?: string; rejectUnauthorized?: boolean },
+): Promise<{ status: number; body: string; cert: PeerCertificate }> {
+  return new Promise((resolve, reject) => {
+    const headers = { 'Ocp-Apim-Subscription-Key': personas.subscriptionKey };
+    const req = httpsRequest(url, { ...options, headers }, (res) => {
+      // The peer certificate is read while the socket is still attached to the response.
+      const cert = (res.socket as TLSSocket).getPeerCertificate();
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, cert }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('--help on each command', () => {
+  for (const args of [['--help'], ['serve', '--help'], ['fixtures', 'export', '--help']]) {
+    const r = run(args);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: procode-mock/);
+  }
+  expect(run(['serve', '--help']).stdout).toMatch(/--gateway-errors <shape>/);
+});
+
+test.each([
+  [['serve', '--port', 'abc'], /^procode-mock: port must be a whole number from 0 to 65535, got "abc"\n$/],
+  [['serve', '--accounts', '3'], /^procode-mock: accounts must be a whole number from 5 to 10000000/],
+  [
+    ['serve', '--gateway-errors', 'nginx'],
+    /^error: option '--gateway-errors <shape>' argument 'nginx' is invalid/,
+  ],
+  [['serve', '--cert', '/nonexistent.pem'], /^procode-mock: give both a TLS certificate/],
+  [['serve', '--bogus'], /^error: unknown option '--bogus'\n$/],
+])('an invalid setting %j prints one clear line and exits 2', (args, message) => {
+  const r = run(args as string[]);
+  expect(r.status).toBe(2);
+  expect(r.stderr).toMatch(message as RegExp);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+});
+
+test('an invalid environment setting is reported the same way (flags win over PROCODE_*)', () => {
+  const r = run(['serve'], { PROCODE_TOKEN_TTL: 'soon' });
+  expect(r.status).toBe(2);
+  expect(r.stderr).toBe(
+    'procode-mock: token TTL (seconds) must be a whole number from 1 to 2678400, got "soon"\n',
+  );
+});
+
+test('fixtures export: the same seed gives the same bytes, another seed another world', () => {
+  const a = run(['fixtures', 'export', '--seed', '7', '--accounts', '1000', '--from', '10', '--count', '25']);
+  const b = run(['fixtures', 'export', '--seed', '7', '--accounts', '1000', '--from', '10', '--count', '25']);
+  const c = run(['fixtures', 'export', '--seed', '8', '--accounts', '1000', '--from', '10', '--count', '25']);
+  expect(a.status).toBe(0);
+  expect(a.stdout).toBe(b.stdout);
+  expect(c.stdout).not.toBe(a.stdout);
+  const world = JSON.parse(a.stdout);
+  expect(world).toMatchObject({ seed: 7, accounts: 1000, from: 10, count: 25 });
+  expect(world.items[0].index).toBe(10);
+  expect(world.items[0].premises[0].servicePoints.length).toBeGreaterThan(0);
+  expect(run(['fixtures', 'export', '--from', '5000']).status).toBe(2);
+});
+
+test('serves HTTPS with the given certificate, which a client can verify', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'procode-tls-'));
+  const { cert, key } = await makeCertificate();
+  writeFileSync(join(dir, 'cert.pem'), cert);
+  writeFileSync(join(dir, 'key.pem'), key);
+  const server = await startServer({}, [
+    'serve',
+    '--port',
+    '0',
+    '--cert',
+    join(dir, 'cert.pem'),
+    '--key',
+    join(dir, 'key.pem'),
+  ]);
+  try {
+    expect(server.base).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const res = await get(`${server.base}/__admin/health`, { ca: cert });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).status).toBe('ok');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('--tls makes a certificate for localhost and 127.0.0.1 at start-up', async () => {
+  const server = await startServer({}, ['serve', '--port', '0', '--tls']);
+  try {
+    const res = await get(`${server.base}/api/energy/premises`, { rejectUnauthorized: false });
+    expect(res.status).toBe(401);
+    expect(res.cert.subjectaltname).toContain('IP Address:127.0.0.1');
+    expect(res.cert.subjectaltname).toContain('DNS:localhost');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('SIGTERM lets a request in flight finish, then exits 0', async () => {
+  const server = await startServer({}, ['serve', '--port', '0']);
+  const { port } = new URL(server.base);
+  const socket = connect(Number(port), '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  const body = JSON.stringify({ grant_type: 'password', username: 'basic@example.com', password: 'x' });
+  socket.write(
+    `POST /api/identity/auth/TokenRequest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+      `Ocp-Apim-Subscription-Key: ${personas.subscriptionKey}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n` +
+      body.slice(0, 10),
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  const exited = once(server.process, 'exit');
+  server.process.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 200));
+  let answer = '';
+  socket.on('data', (d: Buffer) => (answer += d.toString()));
+  socket.write(body.slice(10));
+  await new Promise((r) => socket.once('close', r));
+  expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+  const [code] = await exited;
+  expect(code).toBe(0);
+});
