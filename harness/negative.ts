@@ -1,6 +1,4 @@
 import type { ParameterSpec } from '../mock/contract';
-import { SignJWT } from 'jose';
-import { createHash } from 'node:crypto';
 import type { RequestSpec, Session } from './session';
 import { basicAuthOf, writesAllowed } from './flow';
 import { bodyMutations, valueMutations } from './mutations';
@@ -245,22 +243,19 @@ function parameterMutations(
 }
 
 /**
- * An access token that has expired: PROCODE_EXPIRED_ACCESS_TOKEN, or, for our own mock, one signed with
- * the key it derives from its seed (HS256) with an expiry in the past.
+ * An access token that has expired: PROCODE_EXPIRED_ACCESS_TOKEN, or, from our own mock, one its dev
+ * endpoint `GET /__admin/tokens/expired` issues for the caller's account.
  */
 async function expiredToken(s: Session): Promise<string | undefined> {
   if (s.target.credentials.expiredAccessToken) return s.target.credentials.expiredAccessToken;
-  if (s.target.mockSeed === undefined || !s.ctx.customerId || !s.ctx.accountNumber) return undefined;
-  const key = createHash('sha256').update(`procode-mock:${s.target.mockSeed}:access-token-key`).digest();
-  const now = Math.floor(new Date().getTime() / 1000);
-  const token = await new SignJWT({ scope: 'customer', acct: s.ctx.accountNumber })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(s.ctx.customerId)
-    .setIssuer('procode-mock')
-    .setAudience('procode-api')
-    .setIssuedAt(now - 7200)
-    .setExpirationTime(now - 3600)
-    .sign(key);
+  if (!s.target.isMock || s.target.stateless || !s.ctx.accountNumber) return undefined;
+  const res = await s.transport.send({
+    method: 'GET',
+    path: `/__admin/tokens/expired?accountNumber=${encodeURIComponent(s.ctx.accountNumber)}`,
+    headers: {},
+  });
+  const token = (res.body as { access_token?: unknown } | undefined)?.access_token;
+  if (res.status !== 200 || typeof token !== 'string') return undefined;
   s.redactor.add(token);
   return token;
 }

@@ -107,7 +107,6 @@ export function resolveTarget(opts: TargetOptions): Omit<Target, 'app'> {
   const rate = opts.rate ?? (environment.isMock ? 0 : 5);
   if (!Number.isFinite(rate) || rate < 0)
     throw new TargetError('--rate must be a number of requests per second >= 0');
-  const seed = Number(env.PROCODE_MOCK_SEED ?? 42);
   return {
     name,
     baseUrl: environment.baseUrl,
@@ -116,7 +115,6 @@ export function resolveTarget(opts: TargetOptions): Omit<Target, 'app'> {
     canWrite: environment.isMock || opts.allowWrites === true,
     credentials: credentialsFromEnv(env, environment.isMock),
     rate,
-    mockSeed: environment.isMock && !environment.stateless && Number.isSafeInteger(seed) ? seed : undefined,
     promptOtp: opts.interactive ? promptOtp : undefined,
   };
 }

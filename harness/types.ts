@@ -30,8 +30,6 @@ export interface Target {
   credentials: Credentials;
   /** Most requests per second (0: unbounded). */
   rate: number;
-  /** Seed of our mock, to mint an expired token it will recognise (HS256 key derived from the seed). */
-  mockSeed?: number;
   /** Asks a person for the one-time code (terminal runs); undefined where nobody can answer. */
   promptOtp?: (destination: string) => Promise<string>;
 }

@@ -94,7 +94,7 @@ export function createApp(options: AppOptions = {}): MockApp {
   const contract = options.contract ?? defaultContract();
   const store = new Store();
   const world = new World({ seed: config.seed, accounts: config.accounts });
-  const tokens = new TokenService(config.seed, config.tokenTtlSeconds, clock, random, store);
+  const tokens = new TokenService(config.tokenTtlSeconds, clock, store, config.tokenSecret);
   const otp = new OtpService(clock, random, store);
   const services: Services = { config, clock, random, store, world, tokens, otp };
 
@@ -129,6 +129,8 @@ export function createApp(options: AppOptions = {}): MockApp {
     }
     next();
   });
+  // The admin control plane is for the developer's own tools: no CORS, so no web page can read codes.
+  app.use('/__admin', buildAdminRouter(services, contract));
   // CORS only matters to browsers, which always send Origin; skipping it otherwise is measurably faster.
   const corsMiddleware = cors({
     exposedHeaders: [
@@ -145,7 +147,6 @@ export function createApp(options: AppOptions = {}): MockApp {
     req.headers.origin === undefined ? next() : corsMiddleware(req, res, next),
   );
 
-  app.use('/__admin', buildAdminRouter(services, contract));
   app.use(
     buildRouter({
       contract,

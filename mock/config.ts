@@ -33,6 +33,8 @@ export interface Config {
   readonly tlsCertFile?: string;
   /** PEM private key file for HTTPS (with `tlsCertFile`). */
   readonly tlsKeyFile?: string;
+  /** HS256 key for access tokens, so tokens survive a restart; random per process when unset. */
+  readonly tokenSecret?: string;
 }
 
 /** Settings as they may be given, before checks: every field optional, strings allowed. */
@@ -77,6 +79,7 @@ const ENV_NAMES: { [K in keyof Config]-?: string[] } = {
   tls: ['PROCODE_TLS'],
   tlsCertFile: ['PROCODE_TLS_CERT'],
   tlsKeyFile: ['PROCODE_TLS_KEY'],
+  tokenSecret: ['PROCODE_TOKEN_SECRET'],
 };
 
 function integer(name: string, raw: unknown, min: number, max: number): number {
@@ -137,6 +140,10 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
   for (const file of [tlsCertFile, tlsKeyFile]) {
     if (file !== undefined && !existsSync(file)) throw new ConfigError(`TLS file not found: ${file}`);
   }
+  const tokenSecret = raw('tokenSecret') === undefined ? undefined : String(raw('tokenSecret'));
+  if (tokenSecret !== undefined && tokenSecret.length < 32) {
+    throw new ConfigError('the token secret must be at least 32 characters');
+  }
   const host = String(raw('host')).trim();
   if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host))
     throw new ConfigError(`host is not a host name or address: "${host}"`);
@@ -153,5 +160,6 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     logLevel: oneOf('log level', raw('logLevel'), LOG_LEVELS),
     tls: boolean('tls', raw('tls')) || tlsCertFile !== undefined,
     ...(tlsCertFile !== undefined ? { tlsCertFile, tlsKeyFile } : {}),
+    ...(tokenSecret !== undefined ? { tokenSecret } : {}),
   });
 }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Randomness for what the mock creates at run time (payment ids, OTP codes, token ids, UTRNs): a
- * seeded generator, so two runs with one seed and one call sequence give the same values.
+ * Randomness for the ids the mock creates at run time (payment ids, challenge ids, UTRNs): a seeded
+ * generator, so two runs with one seed and one call sequence give the same values. Never for secrets
+ * (codes, tokens, salts): anyone can replay a seeded stream; those come from node:crypto.
  */
 export interface RandomSource {
   /** A uniformly distributed integer in [0, 2^32). */
@@ -15,6 +16,8 @@ export interface RandomSource {
   uuid(): string;
   /** A string of `count` decimal digits (leading zeros kept). */
   digits(count: number): string;
+  /** Starts the sequence again (the admin reset), so runs after a reset repeat too. */
+  reset(): void;
 }
 
 /**

@@ -1,8 +1,11 @@
 import express from 'express';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import type { Services } from '../handlers/context';
 import type { CompiledContract } from '../contract';
 import { isoTimestamp } from '../clock';
+import { subjectOf } from '../handlers/customers';
+import { SCOPE_CUSTOMER } from '../auth/tokens';
+import { PROBLEMS, problem } from '../problem';
 
 /**
  * The mock's own control plane under `/__admin` (no subscription key, like WireMock's): the dev outbox
@@ -24,7 +27,32 @@ export function buildAdminRouter(services: Services, contract: CompiledContract)
   /** `POST /__admin/reset`: drops everything clients changed (registrations, payments, tokens, codes). */
   router.post('/reset', (_req: Request, res: Response) => {
     services.store.reset();
+    services.random.reset();
     res.status(204).end();
+  });
+
+  /**
+   * `GET /__admin/tokens/expired?accountNumber=A-...`: `{ access_token }`, an access token for that
+   * account (it must have online access) that expired an hour ago, for testing a client's (or the
+   * contract harness's) handling of expired tokens.
+   */
+  router.get('/tokens/expired', (req: Request, res: Response, next: NextFunction) => {
+    const accountNumber = req.query.accountNumber;
+    const index =
+      typeof accountNumber === 'string' ? services.world.findAccountByNumber(accountNumber) : undefined;
+    const subject = index === undefined ? undefined : subjectOf(services, index);
+    if (!subject) {
+      next(
+        problem(
+          PROBLEMS.NOT_FOUND,
+          'Give ?accountNumber= of an account with online access (fixtures/personas.json).',
+        ),
+      );
+      return;
+    }
+    void services.tokens
+      .accessToken(subject, SCOPE_CUSTOMER, -3600)
+      .then((access_token) => res.json({ access_token, token_type: 'Bearer' }));
   });
 
   /** `GET /__admin/health`: liveness plus the world's settings. */

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomInt, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock';
 import { isoTimestamp } from '../clock';
 import type { RandomSource } from '../random';
@@ -71,7 +71,8 @@ export class OtpService {
       accountIndex,
       channel,
       to,
-      code: this.random.digits(6),
+      // A secret: from the system's CSPRNG, never from the seeded stream (which anyone can replay).
+      code: String(randomInt(0, 1_000_000)).padStart(6, '0'),
       expiresAt: now + OTP_TTL_SECONDS * 1000,
       failedAttempts: 0,
       state: 'open',

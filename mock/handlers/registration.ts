@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { HandlerEntry } from '../router';
 import { PROBLEMS, problem } from '../problem';
 import { isoTimestamp } from '../clock';
@@ -23,7 +24,7 @@ const compact = (postcode: string): string => postcode.replace(/\s+/g, '').toUpp
  */
 const register: Handler = (ctx) => {
   const body = ctx.body as RegisterBody;
-  const { world, store, clock, random } = ctx.services;
+  const { world, store, clock } = ctx.services;
   const accountIndex = world.findAccountByNumber(body.accountNumber);
   const account = accountIndex === undefined ? undefined : world.account(accountIndex);
   const postcodeMatches = account?.premises.some(
@@ -56,7 +57,7 @@ const register: Handler = (ctx) => {
     accountIndex,
     email: body.email,
     mobilePhone: body.mobilePhone,
-    passwordHash: hashPassword(body.password, random.bytes(16)),
+    passwordHash: hashPassword(body.password, randomBytes(16)),
     createdAt: isoTimestamp(clock.now()),
   });
   store.registrationsByEmail.set(email, accountIndex);

@@ -44,15 +44,19 @@ export async function authenticate(
       { 'WWW-Authenticate': BEARER_REALM },
     );
   }
-  const claims = match ? await tokens.verify(match[1]!) : undefined;
-  const principal = claims && resolve(claims.customerId, claims.accountNumber, claims.scope);
+  const verdict = match ? await tokens.verify(match[1]!) : 'invalid';
+  const principal =
+    typeof verdict === 'object'
+      ? resolve(verdict.customerId, verdict.accountNumber, verdict.scope)
+      : undefined;
   if (!principal) {
-    throw problem(
-      PROBLEMS.INVALID_TOKEN,
-      'The access token is malformed, expired or was not issued by this service; call RefreshToken or TokenRequest.',
-      {},
-      { 'WWW-Authenticate': INVALID_TOKEN },
-    );
+    const detail =
+      verdict === 'expired'
+        ? 'The access token has expired; call RefreshToken with your refresh token, or TokenRequest.'
+        : verdict === 'revoked' || typeof verdict === 'object'
+          ? 'The access token was revoked (the mock was reset, or the account lost online access); log in again.'
+          : 'The access token is malformed or was not issued by this service; log in with TokenRequest.';
+    throw problem(PROBLEMS.INVALID_TOKEN, detail, {}, { 'WWW-Authenticate': INVALID_TOKEN });
   }
   if (principal.scope === SCOPE_OTP && !OTP_SCOPE_OPERATIONS.has(operation.operationId)) {
     throw problem(

@@ -89,6 +89,8 @@ export class Store {
   /** `<account index>:<Idempotency-Key>` -> reply. */
   readonly idempotency = new Map<string, IdempotentRequest>();
   readonly usedUtrns = new Set<string>();
+  /** Bumped by every reset; tokens carry the generation they were issued in, so a reset revokes them. */
+  generation = 0;
 
   /** Records a sent code in the outbox, dropping the oldest beyond `OUTBOX_LIMIT`. */
   pushOutbox(message: OutboxMessage): void {
@@ -117,5 +119,6 @@ export class Store {
     this.balances.clear();
     this.idempotency.clear();
     this.usedUtrns.clear();
+    this.generation += 1;
   }
 }

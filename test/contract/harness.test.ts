@@ -35,7 +35,6 @@ function inProcess(): Target {
     stateless: false,
     credentials,
     rate: 0,
-    mockSeed: 42,
   };
 }
 
@@ -95,7 +94,6 @@ describe('over HTTP', () => {
       stateless: false,
       credentials,
       rate: 0,
-      mockSeed: 42,
     };
     const result = await runContract(target);
     expect(violationsOf(result)).toEqual([]);

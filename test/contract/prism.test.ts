@@ -68,7 +68,7 @@ test('prism proxy --errors: the positive flow through Prism has zero violations,
     stateless: false,
     credentials,
     rate: 0,
-    mockSeed: 42,
+
     promptOtp: outboxOf(mock!.base),
   };
   const { result, seen } = await recording(proxy!.base, () => runContract(target, { suites: ['flow'] }));

@@ -85,6 +85,5 @@ export function targetOf(name: string, app: Express): Target {
     stateless: false,
     credentials,
     rate: 0,
-    mockSeed: 42,
   };
 }
