@@ -17,9 +17,13 @@ export function buildAdminRouter(services: Services, contract: CompiledContract)
 
   /** `GET /__admin/outbox[?to=&otpId=]`: `[{ otpId, channel, to, code, sentAt }]`, oldest first. */
   router.get('/outbox', (req: Request, res: Response) => {
-    const { to, otpId } = req.query as Record<string, unknown>;
+    const list = (v: unknown): string[] | undefined =>
+      v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String);
+    // `+` in a query string decodes to a space: `?to=+447700900123` as typed means the E.164 number.
+    const to = list(req.query.to)?.map((t) => t.replace(/^ /, '+'));
+    const otpId = list(req.query.otpId);
     const messages = services.store.outbox.filter(
-      (m) => (typeof to !== 'string' || m.to === to) && (typeof otpId !== 'string' || m.otpId === otpId),
+      (m) => (!to || to.includes(m.to)) && (!otpId || otpId.includes(m.otpId)),
     );
     res.json(messages);
   });

@@ -98,7 +98,10 @@ export function toFieldErrors(
   const out: FieldError[] = [];
   const seen = new Set<string>();
   const precise = (errors ?? []).filter((e) => !['if', 'oneOf', 'anyOf', 'allOf'].includes(e.keyword));
-  const list = precise.length ? precise : (errors ?? []);
+  // A value that breaks several keywords gets one item: the most telling (format names the kind of
+  // value; a pattern is the least readable), so order format first and pattern last, stably.
+  const rank = (e: ErrorObject): number => (e.keyword === 'format' ? 0 : e.keyword === 'pattern' ? 2 : 1);
+  const list = (precise.length ? precise : (errors ?? [])).slice().sort((a, b) => rank(a) - rank(b));
   for (const e of list) {
     const path = tokens(e.instancePath);
     const p = e.params as Record<string, unknown>;
@@ -107,9 +110,9 @@ export function toFieldErrors(
     if (e.keyword === 'unevaluatedProperties') path.push(String(p.unevaluatedProperty));
     const ptr = pointer(where === 'header' ? path.map((t) => t.toLowerCase()) : path);
     const detail = describe(e);
-    const key = `${ptr} ${detail}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    // One item per field: a value that breaks both its pattern and its format needs one fix.
+    if (seen.has(ptr)) continue;
+    seen.add(ptr);
     out.push({ in: where, pointer: ptr, detail });
   }
   return out;

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { timingSafeEqual } from 'node:crypto';
 import type { HandlerEntry } from '../router';
-import { PROBLEMS, Problem, problem } from '../problem';
+import { PROBLEMS, Problem, pointer, problem } from '../problem';
 import type { Handler } from './context';
 import { json } from './context';
 import { login, subjectOf } from './customers';
@@ -49,11 +49,18 @@ function prepareTokenRequest(body: unknown, req: Request): unknown {
   let params: Record<string, unknown> | undefined;
   if (body && typeof body === 'object' && !Array.isArray(body)) {
     const entries = Object.entries(body as Record<string, unknown>);
-    const repeated = entries.find(([, value]) => Array.isArray(value));
+    // Only a form can repeat a parameter; in JSON an array is a value of the wrong type.
+    const isForm = /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '');
+    const repeated = isForm ? entries.find(([, value]) => Array.isArray(value)) : undefined;
     if (repeated) {
       throw problem(
         PROBLEMS.INVALID_REQUEST,
         `The parameter ${repeated[0]} was sent more than once; send it once.`,
+        {
+          errors: [
+            { in: 'body', pointer: pointer([repeated[0]]), detail: 'was sent more than once; send it once' },
+          ],
+        },
       );
     }
     // Object.fromEntries defines own properties, so a `__proto__` parameter stays an ignored unknown
@@ -70,6 +77,14 @@ function prepareTokenRequest(body: unknown, req: Request): unknown {
   }
   const id = basic === 'malformed' ? undefined : basic ? basic.id : params?.client_id;
   const secret = basic === 'malformed' ? undefined : basic ? basic.secret : params?.client_secret;
+  if (basic === 'malformed') {
+    throw problem(
+      PROBLEMS.INVALID_CLIENT,
+      'The Authorization: Basic header is malformed: send base64 of "<client_id>:<client_secret>".',
+      {},
+      CLIENT_CHALLENGE,
+    );
+  }
   if (typeof id !== 'string' || typeof secret !== 'string') {
     throw problem(
       PROBLEMS.INVALID_CLIENT,

@@ -30,6 +30,13 @@ export const PROBLEMS = define({
     title: 'Body is not valid JSON',
     description: 'The request body could not be parsed as JSON (RFC 8259).',
   },
+  MALFORMED_REQUEST: {
+    slug: 'malformed-request',
+    status: 400,
+    title: 'Request is not valid HTTP',
+    description:
+      'The request line, headers or framing (Content-Length, chunks) could not be parsed (RFC 9112).',
+  },
   INVALID_REQUEST: {
     slug: 'invalid-request',
     status: 400,
@@ -159,6 +166,12 @@ export const PROBLEMS = define({
     status: 422,
     title: 'Payment token not recognised',
     description: 'The mock accepts only its test payment tokens (see fixtures/personas.json).',
+  },
+  HEADERS_TOO_LARGE: {
+    slug: 'headers-too-large',
+    status: 431,
+    title: 'Request header fields too large',
+    description: 'The request headers are over 16 KiB (RFC 6585 section 5).',
   },
   TOO_MANY_REQUESTS: {
     slug: 'too-many-requests',

@@ -40,8 +40,6 @@ export interface PipelineLocals {
   operation?: CompiledOperation;
 }
 
-const ACCEPTABLE = ['application/json', 'application/problem+json'];
-
 /** Answers an operation without a handler from its contract example (first 2xx response). */
 function fromExample(op: CompiledOperation): Reply {
   for (const [status, response] of [...op.spec.responses].sort((a, b) => a[0] - b[0])) {
@@ -114,7 +112,7 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
     locals.operation = op;
     try {
       checkSubscriptionKey(req, config);
-      if (!req.accepts(ACCEPTABLE)) {
+      if (!req.accepts('application/json')) {
         throw problem(
           PROBLEMS.NOT_ACCEPTABLE,
           'This API answers only application/json (errors: application/problem+json); fix the Accept header.',

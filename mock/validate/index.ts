@@ -2,6 +2,7 @@ import type { Request } from 'express';
 import type { CompiledOperation } from '../contract';
 import { toFieldErrors } from '../contract';
 import type { FieldError } from '../problem';
+import { pointer } from '../problem';
 import { PROBLEMS, problem } from '../problem';
 import { SUBSCRIPTION_KEY_QUERY } from '../gateway';
 
@@ -11,6 +12,32 @@ export interface ValidatedRequest {
   query: Record<string, unknown>;
   headers: Record<string, unknown>;
   body: unknown;
+}
+
+/** At most this many items in `errors[]`; a hostile body with thousands of faults gets a bounded answer. */
+export const MAX_ERRORS = 100;
+
+/** Parameter errors already reported by the text checks win over ajv's for the same pointer. */
+function dedupe(have: FieldError[], more: FieldError[]): FieldError[] {
+  return more.filter((e) => !have.some((h) => h.in === e.in && h.pointer === e.pointer));
+}
+
+/**
+ * What is wrong with a parameter's text before ajv coerces it: a repeated parameter, or a number not
+ * written as plain decimal digits (`1e1`, `0x10`, ` 1`, `Infinity` are not integers here; the
+ * contract says `type: integer`, and JavaScript's Number() would accept them).
+ */
+function textFault(value: unknown, schema: Record<string, unknown>): string | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return 'was sent more than once; send it once';
+  if (typeof value !== 'string') return undefined;
+  if (schema.type === 'integer') {
+    if (!/^-?(0|[1-9][0-9]*)$/.test(value)) return 'must be an integer written in decimal digits';
+    if (!Number.isSafeInteger(Number(value))) return 'is too large';
+  }
+  if (schema.type === 'number' && !/^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(value))
+    return 'must be a decimal number';
+  return undefined;
 }
 
 /**
@@ -48,9 +75,22 @@ export function validateRequest(
     const name = p.name.toLowerCase();
     if (req.headers[name] !== undefined) headers[name] = req.headers[name];
   }
+  for (const p of op.spec.parameters) {
+    if (p.in !== 'path' && p.in !== 'query') continue;
+    const part = p.in === 'path' ? path : query;
+    const fault = textFault(part[p.name], p.schema);
+    if (fault) {
+      errors.push({ in: p.in, pointer: pointer([p.name]), detail: fault });
+      // Already reported: keep ajv from reporting the same parameter again in its own words.
+      delete part[p.name];
+      if (p.required) part[p.name] = p.schema.type === 'string' ? '' : 0;
+    }
+  }
   const { request } = op;
-  if (request.path && !request.path(path)) errors.push(...toFieldErrors(request.path.errors, 'path'));
-  if (request.query && !request.query(query)) errors.push(...toFieldErrors(request.query.errors, 'query'));
+  if (request.path && !request.path(path))
+    errors.push(...dedupe(errors, toFieldErrors(request.path.errors, 'path')));
+  if (request.query && !request.query(query))
+    errors.push(...dedupe(errors, toFieldErrors(request.query.errors, 'query')));
   if (request.header && !request.header(headers))
     errors.push(...toFieldErrors(request.header.errors, 'header'));
   const requestBody = op.spec.requestBody;
@@ -67,6 +107,15 @@ export function validateRequest(
       const validate = mediaType ? request.body.get(mediaType) : undefined;
       if (validate && !validate(body)) errors.push(...toFieldErrors(validate.errors, 'body'));
     }
+  }
+  if (errors.length > MAX_ERRORS) {
+    const total = errors.length;
+    errors.length = MAX_ERRORS;
+    errors.push({
+      in: errors[0]!.in,
+      pointer: '#',
+      detail: `and ${total - MAX_ERRORS} more; fix these first`,
+    });
   }
   if (errors.length > 0) {
     const first = errors[0]!;

@@ -1,4 +1,6 @@
 import { ResourceOwnerPassword } from 'simple-oauth2';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import personas from '../../fixtures/personas.json';
 import { startServer } from '../helpers/server';
 import type { RunningServer } from '../helpers/server';
@@ -121,6 +123,39 @@ test('the log has one JSON line per request with operationId and status, and no 
     expect(logs).not.toContain(secret);
   }
   expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
+});
+
+async function raw(request: string): Promise<string> {
+  const { port } = new URL(base);
+  const socket = connect(Number(port), '127.0.0.1');
+  await once(socket, 'connect');
+  let answer = '';
+  socket.on('data', (d: Buffer) => (answer += d.toString()));
+  socket.write(request);
+  await once(socket, 'close');
+  return answer;
+}
+
+test.each([
+  [
+    'both Content-Length and Transfer-Encoding',
+    'POST /api/energy/payments HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    400,
+    'malformed-request',
+  ],
+  [
+    'headers over 16 KiB',
+    `GET /api/energy/premises HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    431,
+    'headers-too-large',
+  ],
+])('a request Node cannot parse (%s) still gets problem+json', async (_name, request, status, slug) => {
+  const answer = await raw(request as string);
+  expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+  expect(answer).toMatch(/content-type: application\/problem\+json/i);
+  const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+  expect(body.type).toBe(`https://procode.example/problems/${slug}`);
+  expect(body.status).toBe(status);
 });
 
 test('SIGTERM stops the server cleanly with exit code 0', async () => {

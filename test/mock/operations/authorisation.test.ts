@@ -84,10 +84,8 @@ test.each([
   [
     'a channel that is not a string',
     { channel: 1 },
-    [
-      { in: 'body', pointer: '#/channel', detail: /string/ },
-      { in: 'body', pointer: '#/channel', detail: /one of/ },
-    ],
+    // One item per field, however many keywords the value breaks.
+    [{ in: 'body', pointer: '#/channel', detail: /string/ }],
   ],
   [
     'a destination of its own choosing',

@@ -59,7 +59,7 @@ test.each([
   ['limit=0', 'limit=0', [{ pointer: '#/limit', detail: />= 1/ }]],
   ['limit=101', 'limit=101', [{ pointer: '#/limit', detail: /<= 100/ }]],
   ['limit=abc', 'limit=abc', [{ pointer: '#/limit', detail: /integer/ }]],
-  ['limit=5&limit=6', 'limit=5&limit=6', [{ pointer: '#/limit', detail: /integer/ }]],
+  ['limit=5&limit=6', 'limit=5&limit=6', [{ pointer: '#/limit', detail: /more than once/ }]],
   ['limit=2.5', 'limit=2.5', [{ pointer: '#/limit', detail: /integer/ }]],
   ['offset=-1', 'offset=-1', [{ pointer: '#/offset', detail: />= 0/ }]],
   ['offset=abc', 'offset=abc', [{ pointer: '#/offset', detail: /integer/ }]],
