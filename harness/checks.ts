@@ -43,6 +43,41 @@ export function expectContract(
       }
     }
   }
+  if (res.requestId !== undefined && res.headers['x-request-id'] !== res.requestId) {
+    out.push(
+      v(
+        'header:X-Request-ID',
+        `the X-Request-ID sent (${res.requestId})`,
+        res.headers['x-request-id'] ?? 'absent',
+      ),
+    );
+  }
+  if (res.status >= 400 && mediaType === 'application/problem+json' && isObject(body)) {
+    // RFC 9457 section 3.1.2: the status member, when present, is the HTTP status.
+    if (body.status !== res.status)
+      out.push(v('#/status', `${res.status} (the HTTP status)`, JSON.stringify(body.status)));
+    if (
+      res.requestId !== undefined &&
+      typeof body.instance === 'string' &&
+      !body.instance.endsWith(res.requestId)
+    ) {
+      out.push(v('#/instance', `naming the request (${res.requestId})`, body.instance));
+    }
+  }
+  if (res.status === 401) {
+    // RFC 6750 section 3 / the gateway: the challenge names the scheme that failed.
+    const challenge = res.headers['www-authenticate'] ?? '';
+    const gatewayShape = isObject(body) && 'statusCode' in body;
+    const type = isObject(body) && typeof body.type === 'string' ? body.type : '';
+    const want =
+      gatewayShape || type.endsWith('/subscription-key')
+        ? /^AzureApiManagementKey /
+        : type.endsWith('/invalid-client')
+          ? /^Basic /
+          : /^Bearer /;
+    if (challenge && !want.test(challenge))
+      out.push(v('header:WWW-Authenticate', `a challenge matching ${want.source}`, challenge));
+  }
   const declared4xx = [...op.spec.responses.keys()].filter((s) => s >= 400 && s < 500);
   const statuses = expectation.statuses ?? (expectation.anyDeclared4xx ? declared4xx : undefined);
   if (statuses && !statuses.includes(res.status)) {

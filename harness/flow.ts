@@ -105,6 +105,18 @@ export async function positiveFlow(s: Session): Promise<void> {
         'VerifyOTP',
         { json: { otpId, code } },
         { statuses: [200] },
+        (r) =>
+          r.status === 200 && asJson(r).scope === 'otp'
+            ? [
+                {
+                  operationId: 'VerifyOTP',
+                  status: 200,
+                  pointer: '#/scope',
+                  expected: 'a full-scope token',
+                  actual: '"otp"',
+                },
+              ]
+            : [],
       );
       s.ctx.otpId = otpId;
       const token = asJson(verified);

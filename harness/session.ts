@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { CompiledContract, CompiledOperation, Violation } from '../mock/contract';
 import { expectContract } from './checks';
 import { Transport } from './http';
@@ -79,7 +80,11 @@ export class Session {
     });
     if (spec.query && Object.keys(spec.query).length)
       path += '?' + new URLSearchParams(spec.query).toString();
-    const headers: Record<string, string> = { Accept: 'application/json', ...(spec.headers ?? {}) };
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'X-Request-ID': `procode-contract-${randomUUID()}`,
+      ...(spec.headers ?? {}),
+    };
     if (spec.key !== false) headers['Ocp-Apim-Subscription-Key'] = this.target.credentials.subscriptionKey;
     const bearer = spec.bearer === undefined ? this.ctx.accessToken : spec.bearer;
     if (bearer && op.spec.requiresBearer) headers.Authorization = `Bearer ${bearer}`;
@@ -97,6 +102,8 @@ export class Session {
       headers,
       body,
     });
+    // A stateless mock answers from examples and cannot echo; everything else must.
+    if (!this.target.stateless) res.requestId = headers['X-Request-ID'];
     // Secrets seen in answers are redacted from everything written later.
     const b = res.body as Record<string, unknown> | undefined;
     if (b && typeof b === 'object') {

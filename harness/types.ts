@@ -52,6 +52,8 @@ export interface HttpResponse {
   text: string;
   /** Parsed JSON, or undefined when the body is empty or not JSON. */
   body: unknown;
+  /** The X-Request-ID the harness sent, to check its echo and the problem's `instance`. */
+  requestId?: string;
 }
 
 /** What a case expects beyond conformance to the contract. */
