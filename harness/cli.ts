@@ -93,6 +93,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
 }
 
 if (require.main === module) {
+  // As PID 1 in a container, a process without handlers ignores SIGTERM/SIGINT: stop at once instead.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(130));
   main().then(
     (code) => process.exit(code),
     (err: unknown) => {

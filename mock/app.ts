@@ -24,6 +24,7 @@ import type { WireReply } from './reply';
 import { HANDLERS } from './handlers';
 import { principalResolver } from './handlers/customers';
 import { buildAdminRouter } from './admin';
+import { buildDocsRouter } from './docs';
 import type { Services } from './handlers/context';
 
 /** What `createApp` may be given; anything left out gets the default. */
@@ -131,6 +132,7 @@ export function createApp(options: AppOptions = {}): MockApp {
   });
   // The admin control plane is for the developer's own tools: no CORS, so no web page can read codes.
   app.use('/__admin', buildAdminRouter(services, contract));
+  app.use(buildDocsRouter(contract));
   // CORS only matters to browsers, which always send Origin; skipping it otherwise is measurably faster.
   const corsMiddleware = cors({
     exposedHeaders: [

@@ -89,6 +89,8 @@ export function program(): Command {
     .helpOption(false)
     .argument('[args...]')
     .action(async (args: string[]) => {
+      // As PID 1 in a container, a process without handlers ignores SIGTERM/SIGINT: stop at once.
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(130));
       process.exit(await contractMain(['node', 'procode-contract', ...args]));
     });
 

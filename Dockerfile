@@ -1,0 +1,56 @@
+# procode-mock: the mock of the Procode APIs and its contract harness, in one image.
+#
+#   docker build -t procode-mock .
+#   docker run --rm -p 4010:4010 procode-mock                 # the seeded mock on port 4010
+#   docker run --rm --init procode-mock contract --target http://host.docker.internal:4010 --mock
+#
+# Settings come from the environment (README "Quick start": PORT, SEED, ACCOUNTS, PROCODE_*).
+# No Docker engine runs where this is developed: `npm run docker:verify` builds this file with buildah
+# and passes the contract harness against the mock running inside the built image.
+
+# Every stage starts from Node.js 20.20.2 on Debian 12, pinned by tag and by its multi-arch
+# manifest-list digest (Docker uses the digest; the tag says what it is). Bump all three together.
+
+# Stage 1: every dependency, then the TypeScript (tsconfig.build.json) compiled into dist/. Nothing
+# here needs a dependency's install script (tsc is plain JavaScript), so none runs, in either stage.
+FROM node:20.20.2-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npm run build && rm -rf dist/bench
+
+# Stage 2: production dependencies only (this layer is reused until package*.json change).
+FROM node:20.20.2-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# Stage 3: the runtime. Code and contract are owned by root and read-only to the process.
+FROM node:20.20.2-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS runtime
+WORKDIR /app
+LABEL org.opencontainers.image.title="procode-mock" \
+      org.opencontainers.image.description="Stateful mock of the Procode API Portal APIs, driven by one OpenAPI 3.1 contract, and its contract harness" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.base.name="docker.io/library/node:20.20.2-bookworm-slim" \
+      org.opencontainers.image.base.digest="sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0"
+# HOST: the mock binds 127.0.0.1 by default, unreachable from outside a container.
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=4010
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY contracts ./contracts
+COPY --from=build /app/dist ./dist
+# The only place the image expects writes: `contract --report /reports` (mount a volume there).
+RUN mkdir /reports && chown node:node /reports
+# `node` (uid 1000) comes with the official image.
+USER node
+EXPOSE 4010
+# node, not curl (the slim image has none); follows PROCODE_PORT/PORT and PROCODE_TLS as the mock does.
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+  CMD ["node", "-e", "const e=process.env,t=/^(1|true|yes|on)$/i.test(e.PROCODE_TLS||'')||!!e.PROCODE_TLS_CERT;require(t?'https':'http').get({host:'127.0.0.1',port:e.PROCODE_PORT||e.PORT||4010,path:'/__admin/health',rejectUnauthorized:false,timeout:2500},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1)).on('timeout',()=>process.exit(1))"]
+# node is PID 1: `serve` handles SIGTERM and SIGINT itself (graceful stop, exit 0). Add `--init`
+# (compose: `init: true`) to make Ctrl-C and `docker stop` immediate for `contract` runs too.
+ENTRYPOINT ["node", "/app/dist/mock/cli.js"]
+CMD ["serve"]

@@ -1,0 +1,239 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page, Request, Response } from 'playwright-core';
+import { loadContract } from '../../mock/contract';
+import { PROBLEMS, PROBLEM_BASE } from '../../mock/problem';
+import { PERSONAS } from '../../fixtures/personas';
+import { ROOT, startServer } from '../helpers/server';
+import type { RunningServer } from '../helpers/server';
+
+/**
+ * The live docs (`/docs`, README "Live API docs") in a real headless Chromium: the page loads from the mock
+ * alone (no failed request, no other host), lists every operation, and "try it" reaches the mock.
+ * Needs `npm run build` first (the server is dist/mock/main.js) and Debian's chromium.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const REPORTS = join(ROOT, 'reports');
+const contract = loadContract();
+const basic = PERSONAS.personas.find((p) => p.id === 'basic')!;
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** An operation's sidebar entry: its summary, then (for screen readers) "HTTP Method: GET". */
+const sidebarLink = (page: Page, summary: string, method = '[A-Z]+') =>
+  page.getByRole('link', {
+    name: new RegExp(`^${escapeRegExp(summary)}\\s+HTTP Method:\\s*${method}$`, 'i'),
+  });
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('served over HTTP', () => {
+  test('GET /docs is HTML with a self-only Content-Security-Policy', async () => {
+    const res = await fetch(`${server.base}/docs`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/https?:|\*/);
+    const html = await res.text();
+    // No inline script to run: each script is a file of this origin or a JSON data block.
+    for (const tag of html.match(/<script[^>]*>/g) ?? [])
+      expect(tag).toMatch(/ src="\/docs\/| type="application\/json"/);
+    expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/); // nothing from another origin
+  });
+
+  test('GET /docs/openapi.json is the contract in one document, aimed at this origin', async () => {
+    const res = await fetch(`${server.base}/docs/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as Record<string, unknown> & { paths: Record<string, unknown> };
+    expect(doc.servers).toEqual([expect.objectContaining({ url: '/' })]);
+    const refs: string[] = [];
+    const walk = (n: unknown): void => {
+      if (Array.isArray(n)) n.forEach(walk);
+      else if (n && typeof n === 'object')
+        for (const [k, v] of Object.entries(n)) {
+          if (k === '$ref' && typeof v === 'string') refs.push(v);
+          else walk(v);
+        }
+    };
+    walk(doc);
+    expect(refs.length).toBeGreaterThan(100);
+    for (const ref of refs) {
+      expect(ref).toMatch(/^#\//);
+      let node: unknown = doc;
+      for (const token of ref.slice(2).split('/'))
+        node = (node as Record<string, unknown> | undefined)?.[token.replace(/~1/g, '/').replace(/~0/g, '~')];
+      if (node === undefined) throw new Error(`${ref} does not resolve in the bundled document`);
+    }
+    expect(Object.keys(doc.paths).sort()).toEqual(Object.keys(contract.document.paths as object).sort());
+  });
+
+  test('every problem type URI has a page on the mock; an unknown slug is a 404 problem', async () => {
+    for (const type of Object.values(PROBLEMS)) {
+      const path = new URL(PROBLEM_BASE + type.slug).pathname;
+      const res = await fetch(server.base + path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+      const html = await res.text();
+      expect(html).toContain(`<h1>${type.title}</h1>`);
+      expect(html).toContain(`HTTP/1.1 ${type.status}`);
+    }
+    const res = await fetch(`${server.base}/problems/no-such-problem`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await res.json()) as { type: string }).type).toBe(`${PROBLEM_BASE}not-found`);
+  });
+});
+
+// In CI (.ci/run installs Chromium) a missing browser is a failure, not a skip.
+const inChromium = existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
+if (!existsSync(CHROMIUM))
+  process.stderr.write(
+    `SKIPPED the live docs browser test: ${CHROMIUM} is absent (apt-get install -y chromium)\n`,
+  );
+
+inChromium(`in headless Chromium (${CHROMIUM})`, () => {
+  let browser: Browser;
+  let page: Page;
+  const requests: Request[] = [];
+  const problems: string[] = [];
+  const responses: Response[] = [];
+
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('request', (r) => requests.push(r));
+    page.on('response', (r) => responses.push(r));
+    page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} (${r.failure()?.errorText})`));
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' || /Content Security Policy/i.test(m.text()))
+        problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  /** No failed request, no host but the mock's, no error status on anything but the API calls made. */
+  function expectCleanNetwork(): void {
+    const base = new URL(server.base);
+    const elsewhere = requests
+      .map((r) => new URL(r.url()))
+      .filter(
+        (u) =>
+          (u.protocol === 'http:' || u.protocol === 'https:' || u.protocol.startsWith('ws')) &&
+          u.host !== base.host,
+      );
+    expect(elsewhere.map(String)).toEqual([]);
+    expect(requests.every((r) => /^(https?|data|blob):/.test(r.url()))).toBe(true);
+    expect(problems).toEqual([]);
+    const errors = responses.filter(
+      (r) => r.status() >= 400 && !new URL(r.url()).pathname.startsWith('/api/'),
+    );
+    expect(errors.map((r) => `${r.status()} ${r.url()}`)).toEqual([]);
+  }
+
+  test('the page loads from the mock alone and lists every operation', async () => {
+    const started = performance.now();
+    await page.goto(`${server.base}/docs`, { waitUntil: 'networkidle' });
+    for (const op of contract.operations) {
+      // Listed in the sidebar by summary; its section shows the operationId.
+      await sidebarLink(page, op.summary, op.method).click();
+      const section = page.locator(`section[label="${op.summary.replace(/"/g, '\\"')}"]`);
+      await section.locator('.badge', { hasText: op.operationId }).first().waitFor({ state: 'visible' });
+    }
+    expect(await page.title()).toContain('procode-mock');
+    expectCleanNetwork();
+    process.stdout.write(
+      `docs page and its ${contract.operations.length} operations: ${Math.round(performance.now() - started)} ms\n`,
+    );
+  }, 60_000);
+
+  test('"try it": TokenRequest, then GetCustomer with its token, both answered 2xx by the mock', async () => {
+    const started = performance.now();
+    const dialog = page.getByRole('dialog');
+
+    // TokenRequest: the subscription key is prefilled; type the basic persona's credentials in the body.
+    await sidebarLink(page, 'Get an access token').click();
+    await page.getByRole('button', { name: /Test Request.*TokenRequest/ }).click();
+    await dialog.waitFor({ state: 'visible' });
+    await dialog.locator('.cm-content[data-language="json"]').first().click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.insertText(
+      JSON.stringify({
+        grant_type: 'password',
+        username: basic.username,
+        password: basic.password,
+        client_id: PERSONAS.clientId,
+        client_secret: PERSONAS.clientSecret,
+      }),
+    );
+    const tokenReply = page.waitForResponse((r) => r.url().endsWith('/api/identity/auth/TokenRequest'));
+    await dialog.getByRole('button', { name: /^Send \w+ request to / }).click();
+    const tokenResponse = await tokenReply;
+    expect(tokenResponse.request().headers()['ocp-apim-subscription-key']).toBe(PERSONAS.subscriptionKey);
+    expect(tokenResponse.status()).toBe(200);
+    const token = ((await tokenResponse.json()) as { access_token: string }).access_token;
+    await dialog.getByText('200 OK').first().waitFor({ state: 'visible' });
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+
+    // GetCustomer (a GET that needs the key and a bearer token): paste the token into the auth form.
+    await sidebarLink(page, 'Get the current customer').click();
+    await page.getByRole('button', { name: /Test Request.*customers\/me/ }).click();
+    await dialog.waitFor({ state: 'visible' });
+    await dialog.getByLabel('Bearer Token').fill(token);
+    const customerReply = page.waitForResponse((r) => r.url().endsWith('/api/identity/customers/me'));
+    await dialog.getByRole('button', { name: /^Send \w+ request to / }).click();
+    const customerResponse = await customerReply;
+    expect(customerResponse.status()).toBe(200);
+    expect(((await customerResponse.json()) as { accountNumber: string }).accountNumber).toBe(
+      basic.accountNumber,
+    );
+    await dialog.getByText('200 OK').first().waitFor({ state: 'visible' });
+
+    mkdirSync(REPORTS, { recursive: true });
+    const tryIt = join(REPORTS, 'docs-try-it.png');
+    await page.screenshot({ path: tryIt, animations: 'disabled' });
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await sidebarLink(page, 'Get the current customer').click();
+    const shot = join(REPORTS, 'docs.png');
+    await page.screenshot({ path: shot, animations: 'disabled' });
+    expectCleanNetwork();
+    process.stdout.write(
+      `try it (TokenRequest, GetCustomer): ${Math.round(performance.now() - started)} ms\nscreenshots: ${shot} ${tryIt}\n`,
+    );
+  }, 60_000);
+
+  test('a problem type page renders under its CSP', async () => {
+    const slug = PROBLEMS.NOT_PREPAYMENT.slug;
+    await page.goto(`${server.base}/problems/${slug}`, { waitUntil: 'networkidle' });
+    expect(await page.locator('h1').innerText()).toBe(PROBLEMS.NOT_PREPAYMENT.title);
+    expect(await page.locator('pre').innerText()).toContain(`"type": "${PROBLEM_BASE}${slug}"`);
+    // Its stylesheet applied (a blocked one would leave the browser's default monospace background).
+    // (A string: the test's TypeScript has no DOM library.)
+    const background = await page.evaluate("getComputedStyle(document.querySelector('pre')).backgroundColor");
+    expect(background).toBe('rgb(244, 244, 245)');
+    expectCleanNetwork();
+  });
+});
