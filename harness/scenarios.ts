@@ -195,56 +195,37 @@ export async function scenarios(s: Session): Promise<void> {
   const otpToken = (login.body as Json | undefined)?.access_token as string | undefined;
   if (otpToken) {
     s.redactor.add(otpToken);
-    await s.check(
-      'GetCustomer: an otp-scope token',
-      'scenario',
-      'GetCustomer',
-      { bearer: otpToken },
-      { statuses: [403] },
-    );
-    for (const op of ['ListPremises', 'GetPayment', 'ListPayments']) {
-      const spec = op === 'GetPayment' ? { pathParams: { paymentId: foreign.paymentId } } : {};
-      await s.check(
-        `${op}: an otp-scope token`,
-        'scenario',
-        op,
-        { ...spec, bearer: otpToken },
-        { statuses: [403] },
+    // Every operation an otp-scope token may not call (all but SendOTP and VerifyOTP), from the contract.
+    for (const op of s.contract.operations.values()) {
+      const { operationId } = op.spec;
+      if (!op.spec.requiresBearer || operationId === 'SendOTP' || operationId === 'VerifyOTP') continue;
+      const pathParams = Object.fromEntries(
+        op.spec.parameters
+          .filter((p) => p.in === 'path')
+          .map((p) => [p.name, foreign[p.name as keyof typeof foreign]]),
       );
-    }
-    for (const [op, pathParams] of [
-      ['GetPremise', { premiseId: foreign.premiseId }],
-      ['GetPremiseFeatures', { premiseId: foreign.premiseId }],
-      ['ListServicePoints', { premiseId: foreign.premiseId }],
-      ['GetServicePoint', { premiseId: foreign.premiseId, servicePointId: foreign.servicePointId }],
-      ['ListDevices', { servicePointId: foreign.servicePointId }],
-      ['GetDevice', { deviceId: foreign.deviceId }],
-      ['GetBalance', { deviceId: foreign.deviceId }],
-    ] as const) {
+      const body =
+        operationId === 'MakePayment'
+          ? {
+              json: {
+                deviceId: foreign.deviceId,
+                amountPence: 500,
+                method: 'CARD',
+                paymentToken: personas.paymentTokens.approve,
+              },
+              headers: { 'Idempotency-Key': randomUUID() },
+            }
+          : {};
       await s.check(
-        `${op}: an otp-scope token`,
+        `${operationId}: an otp-scope token`,
         'scenario',
-        op,
-        { pathParams: { ...pathParams }, bearer: otpToken },
-        { statuses: [403] },
-      );
-    }
-    await s.check(
-      'MakePayment: an otp-scope token',
-      'scenario',
-      'MakePayment',
-      {
-        json: {
-          deviceId: foreign.deviceId,
-          amountPence: 500,
-          method: 'CARD',
-          paymentToken: personas.paymentTokens.approve,
+        operationId,
+        { pathParams, ...body, bearer: otpToken },
+        {
+          statuses: [403],
         },
-        headers: { 'Idempotency-Key': randomUUID() },
-        bearer: otpToken,
-      },
-      { statuses: [403] },
-    );
+      );
+    }
   }
   if (!writesAllowed(s) || s.target.stateless) return;
   const unknownOtp = '7a0f3b2c-9d4e-4f1a-8b6c-5e2d1a0f9c83';
