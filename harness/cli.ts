@@ -6,6 +6,9 @@ import { writeReports } from './reports';
 import { resolveTarget, TargetError } from './targets';
 import type { Target } from './types';
 import { createApp } from '../mock/app';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONTRACT_DIR } from '../mock/contract';
 import { loadConfig } from '../mock/config';
 
 function number(value: string): number {
@@ -13,6 +16,11 @@ function number(value: string): number {
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
   return n;
 }
+
+/** This package's version (package.json sits beside contracts/). */
+export const VERSION = (
+  JSON.parse(readFileSync(join(CONTRACT_DIR, '..', 'package.json'), 'utf8')) as { version: string }
+).version;
 
 /** `procode-contract`: checks a target against the contract; exits 1 on any violation or low coverage. */
 export async function main(argv: string[] = process.argv): Promise<number> {
@@ -34,6 +42,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     .option('--min-coverage <percent>', 'fail when fewer operation x status pairs were exercised', number, 0)
     .option('--rate <n>', 'requests per second at most (default: unbounded for mocks, 5 otherwise)', number)
     .option('--quiet', 'print only the summary', false)
+    .option('--no-reset', 'do not reset a stateful mock (POST /__admin/reset) before the run')
+    .version(VERSION)
     .exitOverride();
   try {
     program.parse(argv);
@@ -42,6 +52,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     return code === 0 ? 0 : 2;
   }
   const opts = program.opts<{
+    reset: boolean;
     target: string;
     allowWrites: boolean;
     mock: boolean;
@@ -76,19 +87,39 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   say(
     `procode-contract: ${target.name} (${target.isMock ? 'mock' : 'real'}, ${target.canWrite ? 'writes allowed' : 'read-only'}${target.rate ? `, at most ${target.rate} req/s` : ''})`,
   );
-  const result = await runContract(target, { log: opts.quiet ? undefined : say });
-  const drift = violationsOf(result);
+  const result = await runContract(target, { log: opts.quiet ? undefined : say, reset: opts.reset });
+  if (result.fatal) {
+    process.stderr.write(`procode-contract: ${result.fatal}\n`);
+    return 2;
+  }
   const ratio = coverageRatio(result);
+  if (ratio * 100 < opts.minCoverage) {
+    // Recorded as a case too, so JUnit and the reports show why the job failed.
+    result.cases.push({
+      name: `coverage ${(ratio * 100).toFixed(1)}% >= --min-coverage ${opts.minCoverage}%`,
+      suite: 'flow',
+      operationId: '(all)',
+      violations: [
+        {
+          operationId: '(all)',
+          status: 0,
+          pointer: 'coverage',
+          expected: `>= ${opts.minCoverage}%`,
+          actual: `${(ratio * 100).toFixed(1)}%`,
+        },
+      ],
+      durationMs: 0,
+    });
+  }
+  const drift = violationsOf(result);
   say(
     `${result.cases.length} cases, ${result.cases.filter((c) => c.violations.length).length} failed, ${result.cases.filter((c) => c.skipped).length} skipped; ` +
       `${drift.length} violation(s); ${result.negativeCases} generated negative cases; coverage ${(ratio * 100).toFixed(1)}%; ${(result.durationMs / 1000).toFixed(1)} s`,
   );
   if (opts.report) for (const f of writeReports(result, opts.report)) say(`wrote ${f}`);
-  if (drift.length > 0) return 1;
-  if (ratio * 100 < opts.minCoverage) {
+  if (ratio * 100 < opts.minCoverage)
     say(`coverage ${(ratio * 100).toFixed(1)}% is under --min-coverage ${opts.minCoverage}%`);
-    return 1;
-  }
+  if (drift.length > 0) return 1;
   return 0;
 }
 
@@ -98,7 +129,12 @@ if (require.main === module) {
   main().then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`procode-contract: ${err instanceof Error ? err.message : String(err)}\n`);
+      // fetch hides the reason (refused, unknown host, untrusted certificate) in `cause`.
+      const cause =
+        err instanceof Error && err.cause instanceof Error
+          ? `: ${(err.cause as NodeJS.ErrnoException).code ?? err.cause.message}`
+          : '';
+      process.stderr.write(`procode-contract: ${err instanceof Error ? err.message : String(err)}${cause}\n`);
       process.exit(2);
     },
   );

@@ -32,6 +32,11 @@ async function readOtp(s: Session, otpId: string, destination: string): Promise<
   return undefined;
 }
 
+/** The target refused the run's own credentials: a setting to fix, not contract drift. */
+export class CredentialsRefused extends Error {
+  override readonly name = 'CredentialsRefused';
+}
+
 /** The writes a run may make: everything on a mock or with --allow-writes. */
 export function writesAllowed(s: Session): boolean {
   return s.target.canWrite;
@@ -74,6 +79,20 @@ export async function positiveFlow(s: Session): Promise<void> {
             ],
     );
     const token = asJson(res);
+    const refused =
+      (res.status === 400 && token.error === 'invalid_grant') ||
+      (res.status === 401 && (token.error === 'invalid_client' || 'statusCode' in token));
+    if (refused) {
+      const which =
+        res.status === 400
+          ? 'PROCODE_USERNAME/PROCODE_PASSWORD'
+          : token.error === 'invalid_client'
+            ? 'PROCODE_CLIENT_ID/PROCODE_CLIENT_SECRET'
+            : 'PROCODE_SUBSCRIPTION_KEY';
+      throw new CredentialsRefused(
+        `the target refused the credentials (check ${which}); nothing else was checked`,
+      );
+    }
     s.ctx.accessToken = token.access_token as string | undefined;
     s.ctx.refreshToken = token.refresh_token as string | undefined;
     s.ctx.scope = token.scope as string | undefined;
@@ -126,7 +145,14 @@ export async function positiveFlow(s: Session): Promise<void> {
         if (typeof token.refresh_token === 'string') s.ctx.refreshToken = token.refresh_token;
       }
     } else {
-      s.skip('VerifyOTP: the right code', 'flow', 'VerifyOTP', 'no code: not a mock and no terminal to ask');
+      s.skip(
+        'VerifyOTP: the right code',
+        'flow',
+        'VerifyOTP',
+        s.target.isMock
+          ? 'the outbox had no code for this challenge'
+          : 'no code: not a mock and no terminal to ask',
+      );
     }
   } else {
     s.skip('SendOTP: a code by SMS', 'flow', 'SendOTP', 'a write (sends an SMS): needs --allow-writes');

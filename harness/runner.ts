@@ -1,7 +1,7 @@
 import type { CompiledContract } from '../mock/contract';
 import { CompiledContract as Compiled, loadContract } from '../mock/contract';
 import { Session } from './session';
-import { positiveFlow } from './flow';
+import { CredentialsRefused, positiveFlow } from './flow';
 import { negativeCases } from './negative';
 import { scenarios } from './scenarios';
 import { statelessChecks } from './stateless';
@@ -12,6 +12,8 @@ export interface RunOptions {
   contract?: CompiledContract;
   /** Receives one line per case (already redacted). */
   log?: (line: string) => void;
+  /** Reset a stateful mock before the run (default true; `--no-reset`). */
+  reset?: boolean;
   /** Which suites to run (default: all that suit the target). */
   suites?: ('flow' | 'negative' | 'scenario' | 'stateless')[];
 }
@@ -29,10 +31,20 @@ export async function runContract(target: Target, options: RunOptions = {}): Pro
   const started = performance.now();
   const session = new Session(target, contract, options.log ?? (() => undefined));
   const suites = options.suites ?? (target.stateless ? ['stateless'] : ['flow', 'negative', 'scenario']);
-  if (suites.includes('stateless')) await statelessChecks(session);
-  if (suites.includes('flow')) await positiveFlow(session);
-  if (suites.includes('negative')) await negativeCases(session);
-  if (suites.includes('scenario')) await scenarios(session);
+  let fatal: string | undefined;
+  try {
+    // A stateful mock starts from its seeded state, so runs repeat (rate limits, registrations).
+    if (target.isMock && !target.stateless && options.reset !== false) {
+      await session.transport.send({ method: 'POST', path: '/__admin/reset', headers: {} });
+    }
+    if (suites.includes('stateless')) await statelessChecks(session);
+    if (suites.includes('flow')) await positiveFlow(session);
+    if (suites.includes('negative')) await negativeCases(session);
+    if (suites.includes('scenario')) await scenarios(session);
+  } catch (err) {
+    if (!(err instanceof CredentialsRefused)) throw err;
+    fatal = err.message;
+  }
   const coverage: RunResult['coverage'] = {};
   for (const op of contract.operations.values()) {
     coverage[op.spec.operationId] = Object.fromEntries(
@@ -50,6 +62,7 @@ export async function runContract(target: Target, options: RunOptions = {}): Pro
     cases: session.cases,
     coverage,
     negativeCases: session.negativeCases,
+    ...(fatal ? { fatal } : {}),
   };
 }
 

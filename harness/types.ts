@@ -92,4 +92,6 @@ export interface RunResult {
   coverage: Record<string, Record<string, boolean>>;
   /** Generated negative cases (for the note). */
   negativeCases: number;
+  /** Why the run stopped early without judging the target (refused credentials). */
+  fatal?: string;
 }

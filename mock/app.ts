@@ -35,6 +35,8 @@ export interface AppOptions {
   logger?: Logger;
   /** A contract compiled earlier (tests compile it once for many apps). */
   contract?: CompiledContract;
+  /** The PEM certificate served over HTTPS, offered at `GET /__admin/certificate` for clients to trust. */
+  certificate?: string;
   /** Called with each reply that breaks the contract (default: logged as an error). */
   onViolation?: (violations: Violation[], reply: WireReply) => void;
 }
@@ -131,7 +133,7 @@ export function createApp(options: AppOptions = {}): MockApp {
     next();
   });
   // The admin control plane is for the developer's own tools: no CORS, so no web page can read codes.
-  app.use('/__admin', buildAdminRouter(services, contract));
+  app.use('/__admin', buildAdminRouter(services, contract, options.certificate));
   app.use(buildDocsRouter(contract));
   // CORS only matters to browsers, which always send Origin; skipping it otherwise is measurably faster.
   const corsMiddleware = cors({

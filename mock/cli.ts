@@ -5,7 +5,7 @@ import type { ConfigInput } from './config';
 import { ConfigError, loadConfig } from './config';
 import { serveUntilSignal } from './server';
 import { World } from '../fixtures/world';
-import { main as contractMain } from '../harness/cli';
+import { VERSION, main as contractMain } from '../harness/cli';
 
 /** Exit code for an invalid setting (one line on stderr). */
 export const EXIT_USAGE = 2;
@@ -38,6 +38,7 @@ export function program(): Command {
     .description(
       'The offline sandbox of the Procode APIs: a stateful mock, its contract checker, its fixtures.',
     )
+    .version(VERSION)
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
 

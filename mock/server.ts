@@ -58,19 +58,19 @@ export async function makeCertificate(): Promise<{ cert: string; key: string }> 
  * certificate files, or one made at start-up).
  */
 export async function startMock(config: Config): Promise<RunningMock> {
-  const { app, logger } = createApp({ config });
   let certificate: string | undefined;
-  let server: Server;
+  let pair: { cert: string; key: string } | undefined;
   if (config.tls) {
-    const pair =
+    pair =
       config.tlsCertFile && config.tlsKeyFile
         ? { cert: readFileSync(config.tlsCertFile, 'utf8'), key: readFileSync(config.tlsKeyFile, 'utf8') }
         : await makeCertificate();
     certificate = pair.cert;
-    server = createHttpsServer({ cert: pair.cert, key: pair.key }, app) as unknown as Server;
-  } else {
-    server = createHttpServer(app);
   }
+  const { app, logger } = createApp({ config, certificate });
+  const server: Server = pair
+    ? (createHttpsServer({ cert: pair.cert, key: pair.key }, app) as unknown as Server)
+    : createHttpServer(app);
   server.keepAliveTimeout = 65_000;
   // Requests Node cannot parse never reach Express; answer them in problem+json too, not a bare 400.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {

@@ -11,7 +11,11 @@ import { PROBLEMS, problem } from '../problem';
  * The mock's own control plane under `/__admin` (no subscription key, like WireMock's): the dev outbox
  * of "sent" one-time codes, a reset to the seeded state, and a health check.
  */
-export function buildAdminRouter(services: Services, contract: CompiledContract): express.Router {
+export function buildAdminRouter(
+  services: Services,
+  contract: CompiledContract,
+  certificate?: string,
+): express.Router {
   const router = express.Router();
   const startedAt = isoTimestamp(services.clock.now());
 
@@ -57,6 +61,21 @@ export function buildAdminRouter(services: Services, contract: CompiledContract)
     void services.tokens
       .accessToken(subject, SCOPE_CUSTOMER, -3600)
       .then((access_token) => res.json({ access_token, token_type: 'Bearer' }));
+  });
+
+  /**
+   * `GET /__admin/certificate`: the PEM certificate the mock serves over HTTPS (made at start-up with
+   * `--tls`), so a client can trust it: `curl -k .../__admin/certificate > mock.pem`, then
+   * `NODE_EXTRA_CA_CERTS=mock.pem` or `curl --cacert mock.pem`.
+   */
+  router.get('/certificate', (_req: Request, res: Response, next: NextFunction) => {
+    if (!certificate) {
+      next(
+        problem(PROBLEMS.NOT_FOUND, 'The mock is serving plain HTTP; start it with --tls for a certificate.'),
+      );
+      return;
+    }
+    res.type('application/x-pem-file').send(certificate);
   });
 
   /** `GET /__admin/health`: liveness plus the world's settings. */

@@ -137,16 +137,51 @@ describe('over HTTP', () => {
     expect(JSON.parse(outbox.stdout)).toEqual([]);
   });
 
-  test('exits 1 and names the drift when the target answers differently (a wrong subscription key)', () => {
-    const run = cli(['--target', standIn.base, '--quiet', '--rate', '50'], {
-      PROCODE_SUBSCRIPTION_KEY: 'not-the-key-of-this-environment',
-      PROCODE_CLIENT_ID: personas.clientId,
-      PROCODE_CLIENT_SECRET: personas.clientSecret,
-      PROCODE_USERNAME: basic.username,
-      PROCODE_PASSWORD: basic.password,
-    });
+  const standInEnv = (overrides: Record<string, string> = {}) => ({
+    PROCODE_BASE_URL: standIn.base,
+    PROCODE_SUBSCRIPTION_KEY: 'stand-in-subscription-key-0001',
+    PROCODE_CLIENT_ID: personas.clientId,
+    PROCODE_CLIENT_SECRET: personas.clientSecret,
+    PROCODE_USERNAME: basic.username,
+    PROCODE_PASSWORD: basic.password,
+    ...overrides,
+  });
+
+  test.each([
+    [
+      'subscription key',
+      { PROCODE_SUBSCRIPTION_KEY: 'not-the-key-of-this-environment' },
+      /PROCODE_SUBSCRIPTION_KEY/,
+    ],
+    [
+      'client secret',
+      { PROCODE_CLIENT_SECRET: 'not-the-secret' },
+      /PROCODE_CLIENT_ID\/PROCODE_CLIENT_SECRET/,
+    ],
+    ['password', { PROCODE_PASSWORD: 'not-the-password-1234' }, /PROCODE_USERNAME\/PROCODE_PASSWORD/],
+  ])('a wrong %s is a bad setting (exit 2, named), not contract drift', (_name, overrides, named) => {
+    const run = cli(['--target', 'dev1', '--quiet', '--rate', '50'], standInEnv(overrides));
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^procode-contract: the target refused the credentials/);
+    expect(run.stderr).toMatch(named);
+    expect(run.stderr).not.toContain('not-the');
+  });
+
+  test('coverage under --min-coverage exits 1 and is recorded as a failed case in JUnit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procode-min-'));
+    const run = cli(
+      ['--target', 'dev1', '--quiet', '--rate', '50', '--min-coverage', '90', '--report', dir],
+      standInEnv(),
+    );
     expect(run.status).toBe(1);
-    expect(run.stdout).toMatch(/[1-9]\d* violation/);
+    expect(run.stdout).toMatch(/coverage \d+\.\d% is under --min-coverage 90%/);
+    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toMatch(/failures="1"/);
+  });
+
+  test('an unreachable target says why (exit 2)', () => {
+    const run = cli(['--target', 'http://127.0.0.1:59999'], { ...standInEnv(), PROCODE_BASE_URL: '' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^procode-contract: fetch failed: ECONNREFUSED/);
   });
 
   test('exits 2 with one clear line for an unknown target or missing credentials', () => {
