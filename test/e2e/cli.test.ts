@@ -115,6 +115,11 @@ test('--tls makes a certificate for localhost and 127.0.0.1 at start-up', async 
     expect(res.status).toBe(401);
     expect(res.cert.subjectaltname).toContain('IP Address:127.0.0.1');
     expect(res.cert.subjectaltname).toContain('DNS:localhost');
+    // The certificate made at start-up is offered to clients, which can then verify the server with it.
+    const pem = await get(`${server.base}/__admin/certificate`, { rejectUnauthorized: false });
+    expect(pem.body).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    const verified = await get(`${server.base}/__admin/health`, { ca: pem.body });
+    expect(verified.status).toBe(200);
   } finally {
     await server.stop();
   }
