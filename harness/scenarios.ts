@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { CompiledOperation } from '../mock/contract';
 import type { Session } from './session';
 import { basicAuthOf, writesAllowed } from './flow';
 import personas from '../fixtures/personas.json';
@@ -14,34 +15,34 @@ type Json = Record<string, unknown>;
 export async function scenarios(s: Session): Promise<void> {
   const { ctx } = s;
   const c = s.target.credentials;
+  // Valid-looking ids that belong to nobody in the world (the contract's own examples).
   const foreign = {
     premiseId: '1000000001',
     servicePointId: '1200023305967',
     deviceId: '00-DB-12-34-56-78-90-A0',
     paymentId: '9b2e4c61-0f3a-4d7b-8e15-6a2c9d3f7b40',
   };
+  const foreignPathParams = (op: CompiledOperation): Record<string, string> =>
+    Object.fromEntries(
+      op.spec.parameters
+        .filter((p) => p.in === 'path')
+        .map((p) => [p.name, foreign[p.name as keyof typeof foreign]]),
+    );
+  // 404 for ids that are not the caller's: every read operation with an id in its path, from the contract.
+  for (const op of s.contract.operations.values()) {
+    const pathParams = foreignPathParams(op);
+    if (op.spec.method !== 'get' || Object.keys(pathParams).length === 0) continue;
+    await s.check(
+      `${op.spec.operationId}: an id that is not the caller's`,
+      'scenario',
+      op.spec.operationId,
+      { pathParams },
+      {
+        statuses: [404],
+      },
+    );
+  }
   if (ctx.premiseId) {
-    await s.check(
-      "GetPremise: another customer's or no premise",
-      'scenario',
-      'GetPremise',
-      { pathParams: { premiseId: foreign.premiseId } },
-      { statuses: [404] },
-    );
-    await s.check(
-      'GetPremiseFeatures: unknown premise',
-      'scenario',
-      'GetPremiseFeatures',
-      { pathParams: { premiseId: foreign.premiseId } },
-      { statuses: [404] },
-    );
-    await s.check(
-      'ListServicePoints: unknown premise',
-      'scenario',
-      'ListServicePoints',
-      { pathParams: { premiseId: foreign.premiseId } },
-      { statuses: [404] },
-    );
     await s.check(
       'GetServicePoint: a service point not under this premise',
       'scenario',
@@ -51,39 +52,13 @@ export async function scenarios(s: Session): Promise<void> {
     );
   }
   await s.check(
-    'ListDevices: unknown service point',
-    'scenario',
-    'ListDevices',
-    { pathParams: { servicePointId: foreign.servicePointId } },
-    { statuses: [404] },
-  );
-  await s.check(
-    'GetDevice: unknown device',
-    'scenario',
-    'GetDevice',
-    { pathParams: { deviceId: foreign.deviceId } },
-    { statuses: [404] },
-  );
-  await s.check(
-    'GetBalance: unknown device',
-    'scenario',
-    'GetBalance',
-    { pathParams: { deviceId: foreign.deviceId } },
-    { statuses: [404] },
-  );
-  await s.check(
-    'GetPayment: unknown payment',
-    'scenario',
-    'GetPayment',
-    { pathParams: { paymentId: foreign.paymentId } },
-    { statuses: [404] },
-  );
-  await s.check(
-    'ListPayments: unknown device',
+    "ListPayments: a device that is not the caller's",
     'scenario',
     'ListPayments',
     { query: { deviceId: foreign.deviceId } },
-    { statuses: [404] },
+    {
+      statuses: [404],
+    },
   );
   if (ctx.otherDeviceId) {
     await s.check(
@@ -199,11 +174,7 @@ export async function scenarios(s: Session): Promise<void> {
     for (const op of s.contract.operations.values()) {
       const { operationId } = op.spec;
       if (!op.spec.requiresBearer || operationId === 'SendOTP' || operationId === 'VerifyOTP') continue;
-      const pathParams = Object.fromEntries(
-        op.spec.parameters
-          .filter((p) => p.in === 'path')
-          .map((p) => [p.name, foreign[p.name as keyof typeof foreign]]),
-      );
+      const pathParams = foreignPathParams(op);
       const body =
         operationId === 'MakePayment'
           ? {

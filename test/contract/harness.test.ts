@@ -107,16 +107,19 @@ describe('over HTTP', () => {
       timeout: 120_000,
     });
 
+  const standInEnv = (overrides: Record<string, string> = {}) => ({
+    PROCODE_BASE_URL: standIn.base,
+    PROCODE_SUBSCRIPTION_KEY: 'stand-in-subscription-key-0001',
+    PROCODE_CLIENT_ID: personas.clientId,
+    PROCODE_CLIENT_SECRET: personas.clientSecret,
+    PROCODE_USERNAME: basic.username,
+    PROCODE_PASSWORD: basic.password,
+    ...overrides,
+  });
+
   test('against a "real" environment (README section) it runs read-only, writes the reports, and exits 0', () => {
     const dir = mkdtempSync(join(tmpdir(), 'procode-dev1-'));
-    const run = cli(['--target', 'dev1', '--report', dir, '--rate', '50'], {
-      PROCODE_BASE_URL: standIn.base,
-      PROCODE_SUBSCRIPTION_KEY: 'stand-in-subscription-key-0001',
-      PROCODE_CLIENT_ID: personas.clientId,
-      PROCODE_CLIENT_SECRET: personas.clientSecret,
-      PROCODE_USERNAME: basic.username,
-      PROCODE_PASSWORD: basic.password,
-    });
+    const run = cli(['--target', 'dev1', '--report', dir, '--rate', '50'], standInEnv());
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('read-only');
@@ -135,16 +138,6 @@ describe('over HTTP', () => {
     // Read-only: the stand-in received no write (no code sent, no payment made).
     const outbox = spawnSync('curl', ['-s', `${standIn.base}/__admin/outbox`], { encoding: 'utf8' });
     expect(JSON.parse(outbox.stdout)).toEqual([]);
-  });
-
-  const standInEnv = (overrides: Record<string, string> = {}) => ({
-    PROCODE_BASE_URL: standIn.base,
-    PROCODE_SUBSCRIPTION_KEY: 'stand-in-subscription-key-0001',
-    PROCODE_CLIENT_ID: personas.clientId,
-    PROCODE_CLIENT_SECRET: personas.clientSecret,
-    PROCODE_USERNAME: basic.username,
-    PROCODE_PASSWORD: basic.password,
-    ...overrides,
   });
 
   test.each([

@@ -14,7 +14,7 @@ import {
 let otherSeed: TestMock | undefined;
 /** A mock of another seed: its tokens are signed with another key. */
 function otherSeedMock(): TestMock {
-  otherSeed ??= testMock({ seed: 7 });
+  otherSeed ??= testMock({ seed: 7 }, { hooks: false });
   return otherSeed;
 }
 

@@ -39,9 +39,11 @@ export interface TestMock extends MockApp {
 
 /**
  * Builds an in-process mock for a test file. The mock checks each of its replies against the contract
- * and records violations; tests assert there were none.
+ * and records violations. Called at a file's top level (`hooks`, the default), it also registers an
+ * afterEach that fails the test on any violation and resets the store, so each test starts from the
+ * seeded state; a mock made inside a test passes `{ hooks: false }`.
  */
-export function testMock(overrides: ConfigInput = {}): TestMock {
+export function testMock(overrides: ConfigInput = {}, { hooks = true }: { hooks?: boolean } = {}): TestMock {
   const clock = new ManualClock();
   const violations: Violation[] = [];
   const observed: TestMock['observed'] = [];
@@ -87,5 +89,11 @@ export function testMock(overrides: ConfigInput = {}): TestMock {
     }
     return access;
   };
+  if (hooks) {
+    afterEach(() => {
+      expect(violations).toEqual([]);
+      mock.services.store.reset();
+    });
+  }
   return { ...mock, clock, violations, observed, logs, call, token };
 }

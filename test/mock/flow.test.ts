@@ -2,10 +2,6 @@ import request from 'supertest';
 import { CLIENT, persona, testMock } from '../helpers/mock';
 
 const mock = testMock();
-afterEach(() => {
-  expect(mock.violations).toEqual([]);
-  mock.services.store.reset();
-});
 
 test('the basic persona logs in, walks premises to devices, tops up and sees the balance rise by exactly N', async () => {
   const token = await mock.token('basic');

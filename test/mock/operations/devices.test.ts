@@ -6,10 +6,6 @@ import type { Device } from '../../helpers/operations';
 import { expectProblem, expectValidationError, unexercisedStatuses } from '../../helpers/problems';
 
 const mock = testMock();
-afterEach(() => {
-  expect(mock.violations).toEqual([]);
-  mock.services.store.reset();
-});
 
 const devicesOf = (servicePointId: string) => `/api/energy/servicepoints/${servicePointId}/devices`;
 const device = (deviceId: string) => `/api/energy/devices/${deviceId}`;

@@ -5,10 +5,6 @@ import { SAMPLE, bearer, discover } from '../../helpers/operations';
 import { expectProblem, expectValidationError, unexercisedStatuses } from '../../helpers/problems';
 
 const mock = testMock();
-afterEach(() => {
-  expect(mock.violations).toEqual([]);
-  mock.services.store.reset();
-});
 
 const PREMISES = '/api/energy/premises';
 const FEATURE_CODES = [

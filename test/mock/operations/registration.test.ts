@@ -12,10 +12,6 @@ import {
 } from '../../helpers/problems';
 
 const mock = testMock();
-afterEach(() => {
-  expect(mock.violations).toEqual([]);
-  mock.services.store.reset();
-});
 
 const REGISTER = '/api/identity/registration/Register';
 const unregistered = persona('unregistered');

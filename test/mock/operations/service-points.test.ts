@@ -6,10 +6,6 @@ import type { ServicePoint } from '../../helpers/operations';
 import { expectProblem, expectValidationError, unexercisedStatuses } from '../../helpers/problems';
 
 const mock = testMock();
-afterEach(() => {
-  expect(mock.violations).toEqual([]);
-  mock.services.store.reset();
-});
 
 const ELECTRICITY_FIELDS = [
   'profileClass',
