@@ -1,5 +1,6 @@
 import type { Contract, Schema } from '../mock/contract';
 import { SCHEMA_BASE } from '../mock/contract';
+import { pointer as toPointer } from '../mock/problem';
 
 /** One generated way to break a request, and where the answer's `errors[]` must point. */
 export interface Mutation {
@@ -106,9 +107,6 @@ function withValue(pointerTokens: string[], value: unknown, remove = false) {
     return copy;
   };
 }
-
-const toPointer = (tokens: string[]): string =>
-  '#' + tokens.map((t) => '/' + encodeURIComponent(t.replace(/~/g, '~0').replace(/\//g, '~1'))).join('');
 
 /** The mutations of one value schema at `tokens` (type, bounds, enum, const, pattern, format). */
 export function valueMutations(schema: Schema, tokens: string[], name = tokens.join('.')): Mutation[] {

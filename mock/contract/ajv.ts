@@ -76,8 +76,8 @@ function describe(e: ErrorObject): string {
   }
 }
 
-/** Splits an ajv instancePath (`/address/postcode`) into unescaped tokens. */
-function tokens(instancePath: string): string[] {
+/** Splits an ajv instancePath (`/address/postcode`, RFC 6901) into unescaped tokens. */
+export function pointerTokens(instancePath: string): string[] {
   if (!instancePath) return [];
   return instancePath
     .slice(1)
@@ -103,7 +103,7 @@ export function toFieldErrors(
   const rank = (e: ErrorObject): number => (e.keyword === 'format' ? 0 : e.keyword === 'pattern' ? 2 : 1);
   const list = (precise.length ? precise : (errors ?? [])).slice().sort((a, b) => rank(a) - rank(b));
   for (const e of list) {
-    const path = tokens(e.instancePath);
+    const path = pointerTokens(e.instancePath);
     const p = e.params as Record<string, unknown>;
     if (e.keyword === 'required') path.push(String(p.missingProperty));
     if (e.keyword === 'additionalProperties') path.push(String(p.additionalProperty));

@@ -1,5 +1,6 @@
 import type { CompiledOperation } from './compiled';
 import { pointer } from '../problem';
+import { pointerTokens } from './ajv';
 
 /** A response as any client sees it: status, headers (lower-case names) and parsed body. */
 export interface ObservedResponse {
@@ -80,12 +81,7 @@ export function checkResponse(op: CompiledOperation, res: ObservedResponse): Vio
   if (validate && !validate(res.body)) {
     for (const e of validate.errors ?? []) {
       if (['if', 'oneOf', 'anyOf'].includes(e.keyword) && (validate.errors?.length ?? 0) > 1) continue;
-      const tokens = e.instancePath
-        ? e.instancePath
-            .slice(1)
-            .split('/')
-            .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
-        : [];
+      const tokens = pointerTokens(e.instancePath);
       const p = e.params as Record<string, unknown>;
       if (e.keyword === 'required') tokens.push(String(p.missingProperty));
       if (e.keyword === 'additionalProperties') tokens.push(String(p.additionalProperty));
