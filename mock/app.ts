@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { loadConfig } from './config';
 import type { Clock } from './clock';
-import { systemClock } from './clock';
+import { ScenarioClock, systemClock } from './clock';
 import { SeededRandom } from './random';
 import type { RandomSource } from './random';
 import { Store } from './store';
@@ -85,7 +85,8 @@ export function defaultContract(): CompiledContract {
  */
 export function createApp(options: AppOptions = {}): MockApp {
   const config = options.config ?? loadConfig();
-  const clock = options.clock ?? systemClock;
+  // The admin API freezes or moves this clock; the base is the system's, or a test's manual clock.
+  const clock = new ScenarioClock(options.clock ?? systemClock);
   const random = options.random ?? new SeededRandom(config.seed);
   const logger =
     options.logger ??

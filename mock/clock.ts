@@ -25,3 +25,56 @@ export class ManualClock implements Clock {
 export function isoTimestamp(ms: number): string {
   return new Date(ms).toISOString();
 }
+
+/** What `GET /__admin/clock` reports: the mock's time and how it relates to the base clock. */
+export interface ClockState {
+  /** The mock's current time, RFC 3339 UTC with milliseconds. */
+  now: string;
+  /** `system`: the base clock as it is; `offset`: moved by `offsetSeconds`; `frozen`: stands still. */
+  mode: 'system' | 'offset' | 'frozen';
+  /** Seconds the mock's clock is ahead of the base clock (negative: behind). */
+  offsetSeconds: number;
+}
+
+/**
+ * The mock's one clock (architecture.md "Time and chance"): the base clock (the system's, or a test's)
+ * unless the admin API froze it at an instant or moved it by an offset. Every expiry, window,
+ * `Retry-After`, `asAt` and payment time reads it, so moving it moves all of them consistently.
+ */
+export class ScenarioClock implements Clock {
+  private frozenAt: number | undefined;
+  private offsetMs = 0;
+
+  constructor(private readonly base: Clock = systemClock) {}
+
+  now(): number {
+    return this.frozenAt ?? this.base.now() + this.offsetMs;
+  }
+
+  /** Stops the clock at `ms` (epoch milliseconds) until it is advanced or resumed. */
+  freeze(ms: number): void {
+    this.frozenAt = ms;
+  }
+
+  /** Moves the clock forward by `seconds` (fractional allowed; a frozen clock stays frozen at the new time). */
+  advance(seconds: number): void {
+    const delta = Math.round(seconds * 1000);
+    if (this.frozenAt !== undefined) this.frozenAt += delta;
+    else this.offsetMs += delta;
+  }
+
+  /** Back to the base clock, with no offset. */
+  resume(): void {
+    this.frozenAt = undefined;
+    this.offsetMs = 0;
+  }
+
+  state(): ClockState {
+    const now = this.now();
+    return {
+      now: isoTimestamp(now),
+      mode: this.frozenAt !== undefined ? 'frozen' : this.offsetMs !== 0 ? 'offset' : 'system',
+      offsetSeconds: (now - this.base.now()) / 1000,
+    };
+  }
+}

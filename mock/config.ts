@@ -35,6 +35,18 @@ export interface Config {
   readonly tlsKeyFile?: string;
   /** HS256 key for access tokens, so tokens survive a restart; random per process when unset. */
   readonly tokenSecret?: string;
+  /** Honour `Prefer: code=/example=/delay=` (RFC 7240) and the `__code`/`__example`/`__delay` query fallbacks. */
+  readonly prefer: boolean;
+  /** Serve the control plane under `/__admin` (off: every admin path is 404, as in production). */
+  readonly admin: boolean;
+  /** When set, `/__admin` requires `Authorization: Bearer <adminToken>`. */
+  readonly adminToken?: string;
+  /** Requests kept in the admin journal (`GET /__admin/requests`); the oldest are dropped. 0 turns it off. */
+  readonly journalSize: number;
+  /** Seconds of the mock's clock before a PENDING top-up (test token `tok_test_pending`) settles. */
+  readonly paymentDelaySeconds: number;
+  /** RefreshToken returns a new refresh token and retires the old one (RFC 9700 section 4.14). */
+  readonly refreshRotation: boolean;
 }
 
 /** Settings as they may be given, before checks: every field optional, strings allowed. */
@@ -60,6 +72,11 @@ export const DEFAULTS: Config = Object.freeze({
   bodyLimitBytes: 64 * 1024,
   logLevel: 'info',
   tls: false,
+  prefer: true,
+  admin: true,
+  journalSize: 1000,
+  paymentDelaySeconds: 30,
+  refreshRotation: false,
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -80,6 +97,12 @@ const ENV_NAMES: { [K in keyof Config]-?: string[] } = {
   tlsCertFile: ['PROCODE_TLS_CERT'],
   tlsKeyFile: ['PROCODE_TLS_KEY'],
   tokenSecret: ['PROCODE_TOKEN_SECRET'],
+  prefer: ['PROCODE_PREFER'],
+  admin: ['PROCODE_ADMIN'],
+  adminToken: ['PROCODE_ADMIN_TOKEN'],
+  journalSize: ['PROCODE_JOURNAL_SIZE'],
+  paymentDelaySeconds: ['PROCODE_PAYMENT_DELAY'],
+  refreshRotation: ['PROCODE_REFRESH_ROTATION'],
 };
 
 function integer(name: string, raw: unknown, min: number, max: number): number {
@@ -144,6 +167,12 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
   if (tokenSecret !== undefined && tokenSecret.length < 32) {
     throw new ConfigError('the token secret must be at least 32 characters');
   }
+  const adminToken = raw('adminToken') === undefined ? undefined : String(raw('adminToken'));
+  if (adminToken !== undefined && !/^[A-Za-z0-9._~+/-]{16,512}$/.test(adminToken)) {
+    throw new ConfigError(
+      'the admin token must be 16 to 512 characters of A-Z a-z 0-9 . _ ~ + / - (a bearer token, RFC 6750)',
+    );
+  }
   const host = String(raw('host')).trim();
   if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host))
     throw new ConfigError(`host is not a host name or address: "${host}"`);
@@ -161,5 +190,11 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     tls: boolean('tls', raw('tls')) || tlsCertFile !== undefined,
     ...(tlsCertFile !== undefined ? { tlsCertFile, tlsKeyFile } : {}),
     ...(tokenSecret !== undefined ? { tokenSecret } : {}),
+    prefer: boolean('prefer', raw('prefer')),
+    admin: boolean('admin', raw('admin')),
+    ...(adminToken !== undefined ? { adminToken } : {}),
+    journalSize: integer('journal size', raw('journalSize'), 0, 100_000),
+    paymentDelaySeconds: integer('payment delay (seconds)', raw('paymentDelaySeconds'), 0, 24 * 3600),
+    refreshRotation: boolean('refresh rotation', raw('refreshRotation')),
   });
 }

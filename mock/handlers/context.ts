@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { Clock } from '../clock';
+import type { ScenarioClock } from '../clock';
 import type { RandomSource } from '../random';
 import type { Store } from '../store';
 import type { World } from '../../fixtures/world';
@@ -11,7 +11,8 @@ import type { OtpService } from '../auth/otp';
 /** Everything a handler may use; built once per app. */
 export interface Services {
   config: Config;
-  clock: Clock;
+  /** The mock's one clock (the admin API may freeze or move it). */
+  clock: ScenarioClock;
   random: RandomSource;
   store: Store;
   world: World;

@@ -179,6 +179,19 @@ export const PROBLEMS = define({
     title: 'Too many requests',
     description: 'A rate limit was reached; Retry-After says when to try again.',
   },
+  PREFERENCE_NOT_DECLARED: {
+    slug: 'preference-not-declared',
+    status: 400,
+    title: 'Preference not declared',
+    description:
+      'Prefer: code= or example= (or __code/__example) names a response the operation does not declare; declared lists what it does.',
+  },
+  SERVICE_UNAVAILABLE: {
+    slug: 'service-unavailable',
+    status: 503,
+    title: 'Service unavailable',
+    description: 'The service is temporarily unavailable; Retry-After says when to try again.',
+  },
   INTERNAL_ERROR: {
     slug: 'internal-error',
     status: 500,

@@ -16,6 +16,8 @@ export interface ProblemExtensions {
   paymentId?: string;
   /** RFC 6749 section 5.2 `error` code for a problem type that has none of its own. */
   oauthError?: string;
+  /** `preference-not-declared`: the status codes and example names the operation declares. */
+  declared?: string[];
 }
 
 /**

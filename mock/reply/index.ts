@@ -41,7 +41,7 @@ export function problemReply(p: Problem, requestId: string, gatewayErrors: 'apim
     detail: p.detail,
     instance: instanceOf(requestId),
   };
-  const { errors, error_description, attemptsRemaining, paymentId } = p.extensions;
+  const { errors, error_description, attemptsRemaining, paymentId, declared } = p.extensions;
   if (errors) body.errors = errors;
   const oauthError = p.type.oauthError ?? p.extensions.oauthError;
   if (oauthError) {
@@ -50,6 +50,7 @@ export function problemReply(p: Problem, requestId: string, gatewayErrors: 'apim
   }
   if (attemptsRemaining !== undefined) body.attemptsRemaining = attemptsRemaining;
   if (paymentId !== undefined) body.paymentId = paymentId;
+  if (declared !== undefined) body.declared = declared;
   return { status: p.type.status, contentType: 'application/problem+json', headers, body };
 }
 
