@@ -12,7 +12,7 @@ import { SeededRandom } from './random';
 import type { RandomSource } from './random';
 import { Store } from './store';
 import { World } from '../fixtures/world';
-import { CompiledContract, loadContract } from './contract';
+import { CONTRACT_DIR, CompiledContract, loadContract } from './contract';
 import type { Violation } from './contract';
 import { TokenService } from './auth/tokens';
 import { OtpService } from './auth/otp';
@@ -35,6 +35,8 @@ export interface AppOptions {
   logger?: Logger;
   /** A contract compiled earlier (tests compile it once for many apps). */
   contract?: CompiledContract;
+  /** The admin API's contract, compiled earlier. */
+  adminContract?: CompiledContract;
   /** The PEM certificate served over HTTPS, offered at `GET /__admin/certificate` for clients to trust. */
   certificate?: string;
   /** Called with each reply that breaks the contract (default: logged as an error). */
@@ -72,6 +74,18 @@ export const REDACT_PATHS = [
 /** Request ids echoed back only when they are this tame; others are replaced (no header injection). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Paths of the mock's own control plane and docs: not Procode API calls, so not in the journal. */
+function isControlPath(path: string): boolean {
+  return path.startsWith('/__admin') || path.startsWith('/docs') || path.startsWith('/problems');
+}
+
+let sharedAdminContract: CompiledContract | undefined;
+/** The admin API's contract (`contracts/admin.openapi.yaml`), compiled once per process. */
+export function defaultAdminContract(): CompiledContract {
+  sharedAdminContract ??= new CompiledContract(loadContract(CONTRACT_DIR, 'admin.openapi.yaml'));
+  return sharedAdminContract;
+}
+
 let sharedContract: CompiledContract | undefined;
 /** The repository's contract, compiled once per process. */
 export function defaultContract(): CompiledContract {
@@ -96,11 +110,17 @@ export function createApp(options: AppOptions = {}): MockApp {
       pino.destination({ dest: 1, sync: false }),
     );
   const contract = options.contract ?? defaultContract();
-  const store = new Store();
+  const store = new Store({ seed: config.seed, journalSize: config.journalSize });
   const world = new World({ seed: config.seed, accounts: config.accounts });
   const tokens = new TokenService(config.tokenTtlSeconds, clock, store, config.tokenSecret);
   const otp = new OtpService(clock, random, store);
   const services: Services = { config, clock, random, store, world, tokens, otp };
+
+  const onViolation =
+    options.onViolation ??
+    ((violations: Violation[]) =>
+      logger.error({ violations }, 'reply broke the contract (a bug in the mock)'));
+  const onInternalError = (err: unknown): void => logger.error({ err }, 'unexpected error');
 
   const app = express();
   app.disable('x-powered-by');
@@ -108,14 +128,42 @@ export function createApp(options: AppOptions = {}): MockApp {
   app.set('query parser', 'simple');
 
   const logRequests = logger.isLevelEnabled('info');
+  const { journal } = store;
   app.use((req: Request, res: Response, next: NextFunction) => {
     const sent = req.headers['x-request-id'];
     const requestId = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
     (res.locals as PipelineLocals).requestId = requestId;
     res.setHeader('X-Request-ID', requestId);
     res.setHeader('Cache-Control', 'no-store');
+    const started = process.hrtime.bigint();
+    if (journal.capacity > 0 && !isControlPath(req.path)) {
+      const at = clock.now();
+      // 'close' also fires for a connection a fault rule dropped, which never 'finish'es.
+      res.on('close', () => {
+        const locals = res.locals as PipelineLocals;
+        const problemType = locals.responseBody?.startsWith('{"type":"')
+          ? /^\{"type":"([^"]+)"/.exec(locals.responseBody)?.[1]
+          : undefined;
+        journal.record({
+          requestId,
+          at,
+          method: req.method,
+          path: req.path,
+          operationId: locals.operation?.spec.operationId,
+          status: res.writableFinished ? res.statusCode : 0,
+          problemType,
+          accountNumber: locals.principal?.accountNumber,
+          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+          requestHeaders: req.headers,
+          query: req.query as Record<string, unknown>,
+          requestBody: locals.requestBody,
+          responseHeaders: res.getHeaders(),
+          responseBody: locals.responseBody,
+          ...(locals.fault ? { fault: locals.fault.faultId } : {}),
+        });
+      });
+    }
     if (logRequests) {
-      const started = process.hrtime.bigint();
       res.on('finish', () => {
         const op = (res.locals as PipelineLocals).operation;
         logger.info(
@@ -134,8 +182,19 @@ export function createApp(options: AppOptions = {}): MockApp {
     next();
   });
   // The admin control plane is for the developer's own tools: no CORS, so no web page can read codes.
-  app.use('/__admin', buildAdminRouter(services, contract, options.certificate));
-  app.use(buildDocsRouter(contract));
+  // Off (`--admin off`), every /__admin path is the API's plain 404, as in production.
+  if (config.admin) {
+    app.use(
+      buildAdminRouter(services, {
+        api: contract,
+        admin: options.adminContract ?? defaultAdminContract(),
+        certificate: options.certificate,
+        onViolation,
+        onInternalError,
+      }),
+    );
+  }
+  app.use(buildDocsRouter(contract, options.adminContract ?? defaultAdminContract()));
   // CORS only matters to browsers, which always send Origin; skipping it otherwise is measurably faster.
   const corsMiddleware = cors({
     exposedHeaders: [
@@ -158,10 +217,9 @@ export function createApp(options: AppOptions = {}): MockApp {
       handlers: HANDLERS,
       services,
       resolvePrincipal: principalResolver(services),
-      onViolation:
-        options.onViolation ??
-        ((violations) => logger.error({ violations }, 'reply broke the contract (a bug in the mock)')),
-      onInternalError: (err) => logger.error({ err }, 'unexpected error'),
+      onViolation,
+      onInternalError,
+      scenario: true,
     }),
   );
   app.use((req: Request, _res: Response, next: NextFunction) => {

@@ -53,6 +53,14 @@ export function program(): Command {
     .option('--tls', 'serve HTTPS with a certificate made at start-up')
     .option('--cert <file>', 'PEM certificate for HTTPS (with --key)')
     .option('--key <file>', 'PEM private key for HTTPS (with --cert)')
+    .option(
+      '--payment-delay <seconds>',
+      'seconds of the mock clock before a tok_test_pending top-up settles (default 30; 0 settles at once)',
+    )
+    .option(
+      '--refresh-rotation',
+      'each refresh returns a new refresh token and retires the old one (RFC 9700)',
+    )
     .addOption(
       new Option('--gateway-errors <shape>', 'subscription-key 401 shape').choices(['apim', 'problem']),
     )
@@ -79,6 +87,8 @@ export function program(): Command {
         tlsKeyFile: o.key as string | undefined,
         gatewayErrors: o.gatewayErrors as string | undefined,
         logLevel: o.logLevel as string | undefined,
+        paymentDelaySeconds: o.paymentDelay as string | undefined,
+        refreshRotation: o.refreshRotation === true ? true : undefined,
       };
       await serveUntilSignal(loadConfig(overrides));
     });

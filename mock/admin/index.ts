@@ -1,92 +1,251 @@
+import { timingSafeEqual } from 'node:crypto';
 import express from 'express';
-import type { NextFunction, Request, Response } from 'express';
-import type { Services } from '../handlers/context';
-import type { CompiledContract } from '../contract';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Services, Reply, HandlerContext } from '../handlers/context';
+import { json } from '../handlers/context';
+import type { CompiledContract, CompiledOperation } from '../contract';
 import { isoTimestamp } from '../clock';
 import { subjectOf } from '../handlers/customers';
 import { SCOPE_CUSTOMER } from '../auth/tokens';
 import { PROBLEMS, problem } from '../problem';
+import { buildRouter } from '../router';
+import type { HandlerEntry } from '../router';
+import type { Violation } from '../contract';
+import type { WireReply } from '../reply';
+import type { FaultRuleInput } from '../scenario/faults';
+import type { JournalFilter } from '../scenario/journal';
+import { exportState, importState } from '../scenario/state';
+import type { StateDocument } from '../scenario/state';
+import { personasWithIds } from './personas';
+import personas from '../../fixtures/personas.json';
+
+/** Where the admin API's contract is served (the live docs bundle it beside the API's). */
+export const ADMIN_CONTRACT_URL = '/docs/admin.openapi.json';
+
+/** The admin API's answer to a missing or wrong admin token (RFC 6750 section 3). */
+const ADMIN_CHALLENGE = 'Bearer realm="procode-admin"';
+
+/** What the admin API needs besides the services. */
+export interface AdminOptions {
+  /** The Procode API's compiled contract (fault rules are checked against it). */
+  api: CompiledContract;
+  /** The admin API's own compiled contract (`contracts/admin.openapi.yaml`). */
+  admin: CompiledContract;
+  /** The PEM certificate served over HTTPS, if any. */
+  certificate?: string;
+  onViolation: (violations: Violation[], reply: WireReply) => void;
+  onInternalError: (err: unknown) => void;
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The journal filters of `GET /__admin/requests` and `/count`, from the validated query. */
+function filterOf(query: Record<string, unknown>): JournalFilter {
+  return {
+    ...(typeof query.operationId === 'string' ? { operationId: query.operationId } : {}),
+    ...(typeof query.status === 'number' ? { status: query.status } : {}),
+    ...(typeof query.accountNumber === 'string' ? { accountNumber: query.accountNumber } : {}),
+    ...(typeof query.since === 'string' ? { since: Date.parse(query.since) } : {}),
+  };
+}
+
+/** An account with online access, by account number. @throws Problem not-found (404). */
+function subjectFor(services: Services, accountNumber: unknown) {
+  const index =
+    typeof accountNumber === 'string' ? services.world.findAccountByNumber(accountNumber) : undefined;
+  const subject = index === undefined ? undefined : subjectOf(services, index);
+  if (!subject) {
+    throw problem(
+      PROBLEMS.NOT_FOUND,
+      `No account ${String(accountNumber)} with online access in this world; GET /__admin/personas lists some, and Register gives an account online access.`,
+    );
+  }
+  return subject;
+}
 
 /**
- * The mock's own control plane under `/__admin` (no subscription key, like WireMock's): the dev outbox
- * of "sent" one-time codes, a reset to the seeded state, and a health check.
+ * The admin handlers, keyed by the operationIds of `contracts/admin.openapi.yaml`; like the API's, each
+ * is a plain function of its validated context (architecture.md "The mock as a pipeline").
  */
-export function buildAdminRouter(
-  services: Services,
-  contract: CompiledContract,
-  certificate?: string,
-): express.Router {
-  const router = express.Router();
+function adminHandlers(services: Services, options: AdminOptions): Record<string, HandlerEntry> {
   const startedAt = isoTimestamp(services.clock.now());
-
-  /** `GET /__admin/outbox[?to=&otpId=]`: `[{ otpId, channel, to, code, sentAt }]`, oldest first. */
-  router.get('/outbox', (req: Request, res: Response) => {
-    const list = (v: unknown): string[] | undefined =>
-      v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String);
-    // `+` in a query string decodes to a space: `?to=+447700900123` as typed means the E.164 number.
-    const to = list(req.query.to)?.map((t) => t.replace(/^ /, '+'));
-    const otpId = list(req.query.otpId);
-    const messages = services.store.outbox.filter(
-      (m) => (!to || to.includes(m.to)) && (!otpId || otpId.includes(m.otpId)),
-    );
-    res.json(messages);
-  });
-
-  /** `POST /__admin/reset`: drops everything clients changed (registrations, payments, tokens, codes). */
-  router.post('/reset', (_req: Request, res: Response) => {
-    services.store.reset();
-    services.random.reset();
-    res.status(204).end();
-  });
-
-  /**
-   * `GET /__admin/tokens/expired?accountNumber=A-...`: `{ access_token }`, an access token for that
-   * account (it must have online access) that expired an hour ago, for testing a client's (or the
-   * contract harness's) handling of expired tokens.
-   */
-  router.get('/tokens/expired', (req: Request, res: Response, next: NextFunction) => {
-    const accountNumber = req.query.accountNumber;
-    const index =
-      typeof accountNumber === 'string' ? services.world.findAccountByNumber(accountNumber) : undefined;
-    const subject = index === undefined ? undefined : subjectOf(services, index);
-    if (!subject) {
-      next(
-        problem(
+  const { store, clock, tokens } = services;
+  const h = (handle: (ctx: HandlerContext) => Reply | Promise<Reply>): HandlerEntry => ({ handle });
+  return {
+    GetAdminIndex: h(() =>
+      json(200, {
+        name: 'procode-mock admin',
+        contract: ADMIN_CONTRACT_URL,
+        apiContract: '/docs/openapi.json',
+        docs: '/docs',
+        operations: [...options.admin.operations.values()].map((op) => ({
+          operationId: op.spec.operationId,
+          method: op.spec.method.toUpperCase(),
+          path: op.spec.path,
+          summary: op.spec.summary,
+        })),
+      }),
+    ),
+    GetHealth: h(() =>
+      json(200, {
+        status: 'ok',
+        startedAt,
+        seed: services.config.seed,
+        accounts: services.config.accounts,
+        operations: options.api.operations.size,
+      }),
+    ),
+    ListOutbox: h((ctx) => {
+      const list = (v: unknown): string[] | undefined =>
+        v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String);
+      // `+` in a query string decodes to a space: `?to=+447700900123` as typed means the E.164 number.
+      const to = list(ctx.query.to)?.map((t) => t.replace(/^ /, '+'));
+      const otpId = list(ctx.query.otpId);
+      return json(
+        200,
+        store.outbox.filter((m) => (!to || to.includes(m.to)) && (!otpId || otpId.includes(m.otpId))),
+      );
+    }),
+    ResetMock: h(() => {
+      store.reset();
+      services.random.reset();
+      clock.resume();
+      return { status: 204 };
+    }),
+    GetCertificate: h(() => {
+      if (!options.certificate) {
+        throw problem(
           PROBLEMS.NOT_FOUND,
-          'Give ?accountNumber= of an account with online access (fixtures/personas.json).',
-        ),
-      );
-      return;
-    }
-    void services.tokens
-      .accessToken(subject, SCOPE_CUSTOMER, -3600)
-      .then((access_token) => res.json({ access_token, token_type: 'Bearer' }));
-  });
+          'The mock is serving plain HTTP; start it with --tls for a certificate.',
+        );
+      }
+      return { status: 200, contentType: 'application/x-pem-file', body: options.certificate };
+    }),
+    GetExpiredToken: h(async (ctx) => {
+      const subject = subjectFor(services, ctx.query.accountNumber);
+      return json(200, {
+        access_token: await tokens.accessToken(subject, SCOPE_CUSTOMER, -3600),
+        token_type: 'Bearer',
+      });
+    }),
+    IssueToken: h(async (ctx) => {
+      const body = ctx.body as { accountNumber: string; scope?: string; expiresIn?: number };
+      const subject = subjectFor(services, body.accountNumber);
+      return json(201, await tokens.issue(subject, body.scope ?? SCOPE_CUSTOMER, body.expiresIn), {
+        'Cache-Control': 'no-store',
+      });
+    }),
+    ListPersonas: h(() => json(200, { ...personasFile(), personas: personasWithIds(services) })),
+    GetClock: h(() => json(200, clock.state())),
+    SetClock: h((ctx) => {
+      const at = Date.parse((ctx.body as { now: string }).now);
+      if (!Number.isFinite(at) || at < 0 || at > Date.parse('9999-12-31T23:59:59.999Z')) {
+        throw problem(PROBLEMS.VALIDATION_ERROR, 'now must be an RFC 3339 date-time from 1970 to 9999.', {
+          errors: [
+            { in: 'body', pointer: '#/now', detail: 'must be an RFC 3339 date-time from 1970 to 9999' },
+          ],
+        });
+      }
+      clock.freeze(at);
+      return json(200, clock.state());
+    }),
+    AdvanceClock: h((ctx) => {
+      clock.advance((ctx.body as { seconds: number }).seconds);
+      return json(200, clock.state());
+    }),
+    ResetClock: h(() => {
+      clock.resume();
+      return json(200, clock.state());
+    }),
+    ListFaults: h(() => json(200, { items: store.faults.list() })),
+    AddFault: h((ctx) => {
+      const input = ctx.body as FaultRuleInput;
+      store.faults.validate(input, options.api);
+      const rule = store.faults.add(input, clock.now());
+      return json(201, rule, { Location: `/__admin/faults/${rule.faultId}` });
+    }),
+    DeleteFault: h((ctx) => {
+      if (!store.faults.remove(String(ctx.params.faultId))) {
+        throw problem(
+          PROBLEMS.NOT_FOUND,
+          `No fault rule ${String(ctx.params.faultId)}; GET /__admin/faults lists them.`,
+        );
+      }
+      return { status: 204 };
+    }),
+    ClearFaults: h(() => {
+      store.faults.clear();
+      return { status: 204 };
+    }),
+    ListRequests: h((ctx) =>
+      json(200, store.journal.query(filterOf(ctx.query), (ctx.query.limit as number | undefined) ?? 100)),
+    ),
+    CountRequests: h((ctx) => json(200, { count: store.journal.count(filterOf(ctx.query)) })),
+    ClearRequests: h(() => {
+      store.journal.clear();
+      return { status: 204 };
+    }),
+    GetState: h(() => json(200, exportState(services))),
+    PutState: h((ctx) => json(200, importState(services, ctx.body as StateDocument))),
+  };
+}
 
-  /**
-   * `GET /__admin/certificate`: the PEM certificate the mock serves over HTTPS (made at start-up with
-   * `--tls`), so a client can trust it: `curl -k .../__admin/certificate > mock.pem`, then
-   * `NODE_EXTRA_CA_CERTS=mock.pem` or `curl --cacert mock.pem`.
-   */
-  router.get('/certificate', (_req: Request, res: Response, next: NextFunction) => {
-    if (!certificate) {
-      next(
-        problem(PROBLEMS.NOT_FOUND, 'The mock is serving plain HTTP; start it with --tls for a certificate.'),
-      );
-      return;
-    }
-    res.type('application/x-pem-file').send(certificate);
-  });
+/** The credentials part of `fixtures/personas.json`. */
+function personasFile() {
+  return {
+    subscriptionKey: personas.subscriptionKey,
+    clientId: personas.clientId,
+    clientSecret: personas.clientSecret,
+    paymentTokens: personas.paymentTokens,
+  };
+}
 
-  /** `GET /__admin/health`: liveness plus the world's settings. */
-  router.get('/health', (_req: Request, res: Response) => {
-    res.json({
-      status: 'ok',
-      startedAt,
-      seed: services.config.seed,
-      accounts: services.config.accounts,
-      operations: contract.operations.size,
-    });
+/**
+ * The mock's control plane under `/__admin` (WireMock's admin API, with its own contract,
+ * `contracts/admin.openapi.yaml`): every request is validated and every reply self-checked against it,
+ * through the same pipeline as the API. No subscription key; when `config.adminToken` is set, every
+ * operation needs `Authorization: Bearer <admin token>` (401 otherwise). An unknown path under
+ * `/__admin` is 404 problem `not-found` pointing to the index, `GET /__admin`.
+ */
+export function buildAdminRouter(services: Services, options: AdminOptions): RequestHandler {
+  const router = express.Router();
+  const { adminToken } = services.config;
+  router.use(
+    buildRouter({
+      contract: options.admin,
+      handlers: adminHandlers(services, options),
+      services,
+      resolvePrincipal: () => undefined,
+      onViolation: options.onViolation,
+      onInternalError: options.onInternalError,
+      authenticate: async (req: Request, _op: CompiledOperation) => {
+        if (adminToken === undefined) return undefined;
+        const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
+        if (!m || !same(m[1]!, adminToken)) {
+          throw problem(
+            PROBLEMS.UNAUTHORIZED,
+            'This mock protects /__admin: send Authorization: Bearer <the PROCODE_ADMIN_TOKEN it was started with>.',
+            {},
+            { 'WWW-Authenticate': ADMIN_CHALLENGE },
+          );
+        }
+        return undefined;
+      },
+    }),
+  );
+  router.use((req: Request, _res: Response, next: NextFunction) => {
+    next(
+      problem(
+        PROBLEMS.NOT_FOUND,
+        `No admin operation at ${req.method} ${req.path}; GET /__admin lists them (contract: ${ADMIN_CONTRACT_URL}).`,
+      ),
+    );
   });
-  return router;
+  // Mounted at the root, not under /__admin, so the contract's full paths match the request's.
+  return (req: Request, res: Response, next: NextFunction) =>
+    req.path === '/__admin' || req.path.startsWith('/__admin/') ? router(req, res, next) : next();
 }

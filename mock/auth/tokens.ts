@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Clock } from '../clock';
-import type { Store } from '../store';
+import type { RefreshGrant, Store } from '../store';
 import { PROBLEMS, problem } from '../problem';
 
 /** Scope of a token before two-step authentication (api.md: SendOTP and VerifyOTP only). */
@@ -10,8 +10,19 @@ export const SCOPE_OTP = 'otp';
 export const SCOPE_CUSTOMER = 'customer';
 /** The scopes this service issues; a token with any other is not one of ours. */
 export const SCOPES: ReadonlySet<string> = new Set([SCOPE_OTP, SCOPE_CUSTOMER]);
-/** Lifetime of a refresh token, in seconds (30 days). */
+/**
+ * Lifetime of a refresh token family, in seconds (30 days from the login that started it). Rotation does
+ * not extend it: every token of a family, live or retired, expires with the family.
+ */
 export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+/**
+ * Retired refresh tokens remembered per family for reuse detection (RFC 9700 section 4.14.2); older ones
+ * are forgotten, so presenting one of those is plain invalid_grant without revoking the family. Bounds a
+ * family that refreshes every few seconds for 30 days.
+ */
+export const REFRESH_RETIRED_PER_FAMILY = 100;
+/** From this many stored refresh tokens on, expired families are swept (at most once a minute of the clock). */
+export const REFRESH_PRUNE_AT = 10_000;
 
 const ISSUER = 'procode-mock';
 const AUDIENCE = 'procode-api';
@@ -47,6 +58,16 @@ export interface TokenSubject {
   accountNumber: string;
 }
 
+/** How RefreshToken treats the refresh token it is given. */
+export interface RefreshOptions {
+  /**
+   * Refresh-token rotation (the `refreshRotation` setting, RFC 9700 section 4.14.2): answer with a new
+   * refresh token of the same family and retire the one presented. Off (default): the same token back
+   * (api.md "Auth API").
+   */
+  rotate?: boolean;
+}
+
 const CACHE_LIMIT = 10_000;
 
 /** True when each dot-separated part is canonical base64url (RFC 7515 section 2: no padding, no stray bits). */
@@ -67,6 +88,8 @@ export class TokenService {
   private readonly key: Uint8Array;
   /** Verified tokens -> claims; bounded, and expiry and generation are re-checked on every use. */
   private readonly verified = new Map<string, AccessClaims>();
+  /** Epoch ms of the last sweep of expired refresh token families. */
+  private lastPrune = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly ttlSeconds: number,
@@ -103,37 +126,92 @@ export class TokenService {
       .sign(this.key);
   }
 
-  /** Issues an access token and a new refresh token (TokenRequest, VerifyOTP). */
-  async issue(subject: TokenSubject, scope: string): Promise<TokenResponse> {
-    const refresh = randomBytes(32).toString('base64url');
-    this.store.refreshTokens.set(refresh, {
+  /** Stores a new refresh token of `family` (the family's newest, live token) and returns it. */
+  private newRefreshToken(grant: Omit<RefreshGrant, 'retired'>): string {
+    const token = randomBytes(32).toString('base64url');
+    this.store.refreshTokens.set(token, { ...grant, retired: false });
+    const family = this.store.refreshFamilies.get(grant.family) ?? [];
+    family.push(token);
+    this.store.refreshFamilies.set(grant.family, family);
+    // Keep the live token and the newest retired ones; forget older retired ones.
+    while (family.length > REFRESH_RETIRED_PER_FAMILY + 1) this.store.refreshTokens.delete(family.shift()!);
+    return token;
+  }
+
+  /** Forgets every token of a family (expired, or revoked after reuse). */
+  private dropFamily(family: string): void {
+    for (const token of this.store.refreshFamilies.get(family) ?? []) this.store.refreshTokens.delete(token);
+    this.store.refreshFamilies.delete(family);
+  }
+
+  /** Sweeps expired families once the store holds many refresh tokens, at most once a minute. */
+  private prune(now: number): void {
+    if (this.store.refreshTokens.size < REFRESH_PRUNE_AT || now - this.lastPrune < 60_000) return;
+    this.lastPrune = now;
+    for (const [family, tokens] of this.store.refreshFamilies) {
+      const grant = this.store.refreshTokens.get(tokens[tokens.length - 1]!);
+      if (!grant || grant.expiresAt <= now) this.dropFamily(family);
+    }
+  }
+
+  /**
+   * Issues an access token and a new refresh token, which starts a new family that expires
+   * `REFRESH_TOKEN_TTL_SECONDS` from now (TokenRequest password grant, VerifyOTP, the admin API's
+   * `POST /__admin/tokens`).
+   * @param lifetimeSeconds the access token's lifetime (default: the mock's token TTL).
+   */
+  async issue(
+    subject: TokenSubject,
+    scope: string,
+    lifetimeSeconds: number = this.ttlSeconds,
+  ): Promise<TokenResponse> {
+    const now = this.clock.now();
+    this.prune(now);
+    const refresh = this.newRefreshToken({
       accountIndex: subject.accountIndex,
       scope,
-      expiresAt: this.clock.now() + REFRESH_TOKEN_TTL_SECONDS * 1000,
+      expiresAt: now + REFRESH_TOKEN_TTL_SECONDS * 1000,
+      family: randomUUID(),
     });
     return {
-      access_token: await this.accessToken(subject, scope),
+      access_token: await this.accessToken(subject, scope, lifetimeSeconds),
       token_type: 'Bearer',
-      expires_in: this.ttlSeconds,
+      expires_in: lifetimeSeconds,
       refresh_token: refresh,
       scope,
     };
   }
 
   /**
-   * RefreshToken (api.md): the same refresh token back with a new access token.
-   * @throws Problem invalid-grant for an unknown or expired refresh token.
+   * RefreshToken, and TokenRequest with `grant_type=refresh_token`: a new access token with the scope of
+   * the refresh token's grant. Without rotation the same refresh token comes back (api.md "Auth API").
+   * With `rotate` a new refresh token of the same family (same expiry) comes back and the one presented
+   * is retired; presenting a retired token again is reuse, so the whole family is revoked, the newest
+   * token included (RFC 9700 section 4.14.2). The check and the rotation happen before anything awaits,
+   * so two concurrent refreshes with one token cannot both rotate it.
+   * @throws Problem invalid-grant (400) for an unknown, expired, reused or revoked refresh token, or one
+   *   whose account has lost online access.
    */
   async refresh(
     refreshToken: string,
     subjectOf: (accountIndex: number) => TokenSubject | undefined,
+    options: RefreshOptions = {},
   ): Promise<TokenResponse> {
+    const now = this.clock.now();
     const grant = this.store.refreshTokens.get(refreshToken);
-    if (!grant || grant.expiresAt <= this.clock.now()) {
-      if (grant) this.store.refreshTokens.delete(refreshToken);
+    if (!grant || grant.expiresAt <= now) {
+      if (grant) this.dropFamily(grant.family);
       throw problem(PROBLEMS.INVALID_GRANT, 'The refresh token is unknown or has expired; log in again.', {
         error_description: 'The refresh token is unknown or has expired.',
       });
+    }
+    if (grant.retired) {
+      this.dropFamily(grant.family);
+      throw problem(
+        PROBLEMS.INVALID_GRANT,
+        'This refresh token was already used and replaced; as a precaution every refresh token of this login is now revoked. Log in again.',
+        { error_description: 'The refresh token was already used; its token family is revoked.' },
+      );
     }
     const subject = subjectOf(grant.accountIndex);
     if (!subject) {
@@ -141,11 +219,22 @@ export class TokenService {
         error_description: 'The refresh token is no longer valid.',
       });
     }
+    let next = refreshToken;
+    if (options.rotate) {
+      this.prune(now);
+      grant.retired = true;
+      next = this.newRefreshToken({
+        accountIndex: grant.accountIndex,
+        scope: grant.scope,
+        expiresAt: grant.expiresAt,
+        family: grant.family,
+      });
+    }
     return {
       access_token: await this.accessToken(subject, grant.scope),
       token_type: 'Bearer',
       expires_in: this.ttlSeconds,
-      refresh_token: refreshToken,
+      refresh_token: next,
       scope: grant.scope,
     };
   }

@@ -34,8 +34,10 @@ export interface ParameterSpec {
 export interface ResponseSpec {
   status: number;
   description: string;
-  content: Map<string, { schema?: Schema; example?: unknown }>;
-  headers: Map<string, { required: boolean; schema?: Schema }>;
+  /** Media type -> schema, first example, and every named example (`examples`, by name). */
+  content: Map<string, { schema?: Schema; example?: unknown; examples: Map<string, unknown> }>;
+  /** Header name -> whether required, its schema and an example value (for answers made up from the contract). */
+  headers: Map<string, { required: boolean; schema?: Schema; example?: unknown }>;
 }
 
 /** One operation of the contract, keyed by its operationId. */
@@ -120,15 +122,14 @@ function toMap<T>(obj: unknown, f: (value: Record<string, unknown>, key: string)
 }
 
 /**
- * Reads `contracts/procode.openapi.yaml` and `contracts/schemas/*.json`.
+ * Reads a contract of `dir` (the Procode API's `procode.openapi.yaml` unless `file` names another, such
+ * as the mock's own `admin.openapi.yaml`) and every `schemas/*.json` beside it.
  * @param dir the contracts folder (default: this repository's).
+ * @param file the OpenAPI document's file name in `dir`.
  * @throws Error when the document is not OpenAPI 3.1 or a `$ref` does not resolve.
  */
-export function loadContract(dir: string = CONTRACT_DIR): Contract {
-  const document = parseYaml(readFileSync(join(dir, 'procode.openapi.yaml'), 'utf8')) as Record<
-    string,
-    unknown
-  >;
+export function loadContract(dir: string = CONTRACT_DIR, file: string = 'procode.openapi.yaml'): Contract {
+  const document = parseYaml(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>;
   if (typeof document.openapi !== 'string' || !document.openapi.startsWith('3.1')) {
     throw new Error('The contract must be an OpenAPI 3.1 document');
   }
@@ -181,10 +182,12 @@ export function loadContract(dir: string = CONTRACT_DIR): Contract {
           content: toMap(r.content, (m) => ({
             schema: isObject(m.schema) ? m.schema : undefined,
             example: firstExample(m),
+            examples: toMap(m.examples, (e) => e.value),
           })),
           headers: toMap(r.headers, (h) => ({
             required: h.required === true,
             schema: isObject(h.schema) ? h.schema : undefined,
+            example: firstExample(h),
           })),
         });
       }

@@ -3,17 +3,22 @@ import { dirname, join } from 'node:path';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { CompiledContract, Contract, Schema } from '../contract';
-import { SCHEMA_BASE } from '../contract';
+import { CONTRACT_DIR, SCHEMA_BASE, loadContract } from '../contract';
 import { PROBLEMS, PROBLEM_BASE, problem, problemTypeUri } from '../problem';
 import type { ProblemType } from '../problem';
 import { problemReply } from '../reply';
 import { PERSONAS } from '../../fixtures/personas';
 
 /**
- * Live API docs (README "Live API docs"): the contract rendered by Scalar's API reference, served
- * entirely from this process and node_modules (no CDN, no web fonts, no telemetry), with "try it"
- * aimed at the mock itself, and one short page per problem type.
+ * Live API docs (README "Live API docs"): the two contracts (the Procode API's and the mock's own
+ * control plane, `admin.openapi.yaml`) rendered by Scalar's API reference, served entirely from this
+ * process and node_modules (no CDN, no web fonts, no telemetry), with "try it" aimed at the mock itself,
+ * and one short page per problem type.
  */
+
+/** Where the bundled contracts are served; Scalar's document switcher lists them in this order. */
+const API_DOCUMENT_URL = '/docs/openapi.json';
+const ADMIN_DOCUMENT_URL = '/docs/admin.openapi.json';
 
 /**
  * Where the browser bundle of `@scalar/api-reference` lives, and its version (part of the asset URL):
@@ -145,12 +150,18 @@ const INIT_JS = `'use strict';
 })();
 `;
 
-/** Scalar's configuration: everything that would reach a Scalar service or a CDN is off. */
+/**
+ * Scalar's configuration: everything that would reach a Scalar service or a CDN is off. Two documents
+ * (`sources`, @scalar/types `ApiReferenceConfigurationWithMultipleSources`): the Procode API, the
+ * default, and the mock's admin API, picked from Scalar's document switcher; the rest is shared.
+ */
 function scalarConfiguration(): Record<string, unknown> {
   const none = '';
   return {
-    url: '/docs/openapi.json',
-    title: 'Procode API (procode-mock)',
+    sources: [
+      { title: 'Procode API (procode-mock)', slug: 'procode-api', url: API_DOCUMENT_URL, default: true },
+      { title: 'procode-mock admin', slug: 'procode-mock-admin', url: ADMIN_DOCUMENT_URL },
+    ],
     layout: 'modern',
     theme: 'default',
     // Off the network: Inter and JetBrains Mono from fonts.scalar.com -> the system's fonts.
@@ -196,7 +207,8 @@ function docsPage(assetBase: string): string {
 <link rel="icon" href="/docs/favicon.svg" type="image/svg+xml">
 </head>
 <body>
-<noscript>The live docs need JavaScript. The contract itself: <a href="/docs/openapi.json">/docs/openapi.json</a>;
+<noscript>The live docs need JavaScript. The contracts themselves: <a href="${API_DOCUMENT_URL}">${API_DOCUMENT_URL}</a>
+(the Procode API) and <a href="${ADMIN_DOCUMENT_URL}">${ADMIN_DOCUMENT_URL}</a> (the mock's admin API);
 problem types: <a href="/problems">/problems</a>.</noscript>
 <div id="app"></div>
 <script type="application/json" id="procode-docs-config">${config}</script>
@@ -281,15 +293,22 @@ ${rows}
 }
 
 /**
- * The live docs router: `GET /docs` (Scalar's API reference of the contract, with "try it" against this
- * mock), `GET /docs/openapi.json` (the bundled contract), Scalar's assets from node_modules, and
- * `GET /problems/:slug`, a short page per problem type (404 problem+json for an unknown slug).
+ * The live docs router: `GET /docs` (Scalar's API reference of both contracts, with "try it" against this
+ * mock), `GET /docs/openapi.json` and `GET /docs/admin.openapi.json` (the bundled contracts), Scalar's
+ * assets from node_modules, and `GET /problems/:slug`, a short page per problem type (404 problem+json
+ * for an unknown slug).
+ * @param contract the Procode API's contract.
+ * @param admin the admin API's contract (default: `contracts/admin.openapi.yaml`, loaded here).
  */
-export function buildDocsRouter(contract: CompiledContract): express.Router {
+export function buildDocsRouter(
+  contract: CompiledContract,
+  admin: CompiledContract | Contract = loadContract(CONTRACT_DIR, 'admin.openapi.yaml'),
+): express.Router {
   const router = express.Router();
   const bundle = scalarBundle();
   const assetBase = `/docs/assets/scalar-api-reference-${bundle.version}`;
   const openapi = JSON.stringify(bundleContract(contract.contract));
+  const adminOpenapi = JSON.stringify(bundleContract('contract' in admin ? admin.contract : admin));
   const page = docsPage(assetBase);
   const types = Object.values(PROBLEMS) as ProblemType[];
   const pages = new Map(types.map((t) => [t.slug, problemPage(t)]));
@@ -305,7 +324,8 @@ export function buildDocsRouter(contract: CompiledContract): express.Router {
     };
 
   router.get('/docs', send('text/html; charset=utf-8', page, DOCS_CSP));
-  router.get('/docs/openapi.json', send('application/json; charset=utf-8', openapi));
+  router.get(API_DOCUMENT_URL, send('application/json; charset=utf-8', openapi));
+  router.get(ADMIN_DOCUMENT_URL, send('application/json; charset=utf-8', adminOpenapi));
   router.get('/docs/init.js', send('text/javascript; charset=utf-8', INIT_JS));
   router.get('/docs/favicon.svg', send('image/svg+xml', FAVICON));
   router.get('/docs/problems.css', send('text/css; charset=utf-8', PROBLEM_CSS));

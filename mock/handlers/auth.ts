@@ -1,8 +1,8 @@
 import type { Request } from 'express';
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { HandlerEntry } from '../router';
 import { PROBLEMS, Problem, pointer, problem } from '../problem';
-import type { Handler } from './context';
+import type { Handler, Services } from './context';
 import { json } from './context';
 import { login, subjectOf } from './customers';
 import personas from '../../fixtures/personas.json';
@@ -12,6 +12,16 @@ export const TOKEN_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Cache-Control': 'no-store',
   Pragma: 'no-cache',
 });
+
+/**
+ * Wrong passwords allowed for one username within `LOGIN_FAILURE_WINDOW_SECONDS` before TokenRequest
+ * answers 429 (the contract's TooManyRequests response: 10 wrong passwords for one username in 15 minutes).
+ */
+export const LOGIN_FAILURE_LIMIT = 10;
+/** The sliding window, in seconds, over which wrong passwords are counted (15 minutes). */
+export const LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60;
+/** Most usernames whose failures are remembered at once; beyond it the least recently failed are forgotten. */
+export const LOGIN_FAILURE_MAX_USERNAMES = 10_000;
 
 const CLIENT_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="procode", charset="UTF-8"' };
 
@@ -115,18 +125,93 @@ function mapTokenProblem(p: Problem): Problem {
   return problem(p.type, p.detail, { ...p.extensions, oauthError: 'invalid_request' }, p.headers);
 }
 
+/**
+ * The key a username's failures are counted under: SHA-256 of the lower-cased username (usernames are
+ * e-mail addresses, compared case-insensitively; the store keeps no personal data for this).
+ */
+function throttleKey(username: string): string {
+  return createHash('sha256').update(username.toLowerCase()).digest('base64url');
+}
+
+/** The username's wrong passwords still inside the window (epoch ms, oldest first); forgets older ones. */
+function recentFailures(services: Services, key: string, now: number): number[] {
+  const windowStart = now - LOGIN_FAILURE_WINDOW_SECONDS * 1000;
+  const all = services.store.loginFailures.get(key);
+  if (!all) return [];
+  const recent = all.filter((t) => t > windowStart);
+  if (recent.length === 0) services.store.loginFailures.delete(key);
+  else if (recent.length !== all.length) services.store.loginFailures.set(key, recent);
+  return recent;
+}
+
+/**
+ * Seconds until TokenRequest (password grant) may try `username` again: after `LOGIN_FAILURE_LIMIT` (10)
+ * wrong passwords within `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes) of the mock's clock, the time until
+ * the oldest counted failure leaves the window (at least 1), for `Retry-After` (RFC 6585 section 4,
+ * RFC 9110 section 10.2.3); undefined when not throttled. The username is compared case-insensitively,
+ * whether or not an account has it (no account enumeration, api.md "Errors").
+ */
+export function loginRetryAfterSeconds(services: Services, username: string): number | undefined {
+  const now = services.clock.now();
+  const recent = recentFailures(services, throttleKey(username), now);
+  if (recent.length < LOGIN_FAILURE_LIMIT) return undefined;
+  // At most LIMIT failures are kept (a throttled attempt is not counted): the oldest one leaving opens it.
+  return Math.max(1, Math.ceil((recent[0]! + LOGIN_FAILURE_WINDOW_SECONDS * 1000 - now) / 1000));
+}
+
+/**
+ * Counts one wrong password for `username` (case-insensitive) at the mock's clock. Bounded: a username's
+ * list never holds more than `LOGIN_FAILURE_LIMIT` entries (a throttled attempt is not checked, so not
+ * counted), and beyond `LOGIN_FAILURE_MAX_USERNAMES` usernames the least recently failed are forgotten;
+ * the map is kept in that order, so those are the expired ones first and the sweep stops at once.
+ */
+export function recordLoginFailure(services: Services, username: string): void {
+  const { loginFailures } = services.store;
+  const now = services.clock.now();
+  const key = throttleKey(username);
+  const recent = recentFailures(services, key, now);
+  recent.push(now);
+  // Delete and set again, so the map's order is least recently failed first.
+  loginFailures.delete(key);
+  loginFailures.set(key, recent.slice(-LOGIN_FAILURE_LIMIT));
+  for (const other of loginFailures.keys()) {
+    if (loginFailures.size <= LOGIN_FAILURE_MAX_USERNAMES) break;
+    loginFailures.delete(other);
+  }
+}
+
+/**
+ * TokenRequest. The password grant is throttled per username (RFC 6585 section 4, api.md, the contract's
+ * TooManyRequests): while throttled it answers 429 `too-many-requests` with `Retry-After` without checking
+ * the password, so the right password gets 429 too and a guess teaches nothing. A successful login does
+ * not clear earlier failures: the window counts wrong passwords, and clearing it would hand a guesser a
+ * fresh batch whenever the owner logs in.
+ * @throws Problem invalid-grant (400), too-many-requests (429), or those of `TokenService.refresh`.
+ */
 const tokenRequest: Handler = async (ctx) => {
   const body = ctx.body as Record<string, string>;
   const { services } = ctx;
   if (body.grant_type === 'refresh_token') {
     return json(
       200,
-      await services.tokens.refresh(body.refresh_token!, (i) => subjectOf(services, i)),
+      await services.tokens.refresh(body.refresh_token!, (i) => subjectOf(services, i), {
+        rotate: services.config.refreshRotation,
+      }),
       TOKEN_HEADERS,
+    );
+  }
+  const retryAfter = loginRetryAfterSeconds(services, body.username!);
+  if (retryAfter !== undefined) {
+    throw problem(
+      PROBLEMS.TOO_MANY_REQUESTS,
+      `Too many wrong passwords for this username: at most ${LOGIN_FAILURE_LIMIT} in ${LOGIN_FAILURE_WINDOW_SECONDS / 60} minutes; try again in ${retryAfter} seconds.`,
+      {},
+      { 'Retry-After': String(retryAfter) },
     );
   }
   const result = login(services, body.username!, body.password!);
   if (!result) {
+    recordLoginFailure(services, body.username!);
     throw problem(
       PROBLEMS.INVALID_GRANT,
       'The username or password is wrong, or the account has no online access.',
@@ -138,12 +223,15 @@ const tokenRequest: Handler = async (ctx) => {
   return json(200, await services.tokens.issue(result.subject, result.scope), TOKEN_HEADERS);
 };
 
+/** RefreshToken: see `TokenService.refresh` (rotation when the `refreshRotation` setting is on). */
 const refreshToken: Handler = async (ctx) => {
   const body = ctx.body as Record<string, string>;
   const { services } = ctx;
   return json(
     200,
-    await services.tokens.refresh(body.refresh_token!, (i) => subjectOf(services, i)),
+    await services.tokens.refresh(body.refresh_token!, (i) => subjectOf(services, i), {
+      rotate: services.config.refreshRotation,
+    }),
     TOKEN_HEADERS,
   );
 };

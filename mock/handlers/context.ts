@@ -42,6 +42,8 @@ export interface HandlerContext {
 /** A handler's answer: status, JSON body, extra headers. The serializer writes it. */
 export interface Reply {
   status: number;
+  /** Media type of the body (default `application/json`). */
+  contentType?: string;
   body?: unknown;
   headers?: Record<string, string>;
 }

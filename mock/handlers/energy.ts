@@ -5,6 +5,8 @@ import { isoTimestamp } from '../clock';
 import type { Handler, HandlerContext } from './context';
 import { callerOf, json } from './context';
 import { page } from './pagination';
+// A function-level cycle (payments.ts uses ownDevice/currentBalance): nothing here runs at import time.
+import { settleDuePayments } from './payments';
 
 /**
  * The caller's premise with this id. Another customer's id, or one no account has, is 404 (api.md
@@ -110,8 +112,10 @@ const listDevices: Handler = (ctx) => {
 
 const getDevice: Handler = (ctx) => json(200, ownDevice(ctx, String(ctx.params.deviceId)).device);
 
+/** GetBalance: the meter's balance as of the mock's clock (`asAt`), due pending top-ups settled first. */
 const getBalance: Handler = (ctx) => {
   const record = ownDevice(ctx, String(ctx.params.deviceId));
+  settleDuePayments(ctx.services);
   const { state } = currentBalance(ctx, record);
   return json(200, {
     deviceId: record.device.deviceId,

@@ -13,6 +13,13 @@ export interface ProblemType {
   readonly oauthError?: string;
   /** One line shown on the problem type's documentation page. */
   readonly description: string;
+  /**
+   * Set for the gateway's own answers (Azure API Management), which are written as `application/json`
+   * `{ statusCode, message }` (the contract's GatewayError, `message` = the problem's detail) rather than
+   * problem+json: `always` when the contract declares only that form for the status, `unless-problem` when
+   * the `gatewayErrors: 'problem'` setting (`--gateway-errors problem`) switches it to problem+json.
+   */
+  readonly gateway?: 'always' | 'unless-problem';
 }
 
 const define = <T extends Record<string, ProblemType>>(types: T): Readonly<T> => Object.freeze(types);
@@ -87,7 +94,9 @@ export const PROBLEMS = define({
     slug: 'subscription-key',
     status: 401,
     title: 'Subscription key missing or invalid',
-    description: 'Send a valid key in Ocp-Apim-Subscription-Key (or the subscription-key query parameter).',
+    description:
+      "Send a valid key in Ocp-Apim-Subscription-Key (or the subscription-key query parameter), one whose product includes the operation's API.",
+    gateway: 'unless-problem',
   },
   PAYMENT_DECLINED: {
     slug: 'payment-declined',
@@ -191,6 +200,37 @@ export const PROBLEMS = define({
     status: 503,
     title: 'Service unavailable',
     description: 'The service is temporarily unavailable; Retry-After says when to try again.',
+  },
+  GATEWAY_QUOTA: {
+    slug: 'quota-exceeded',
+    status: 403,
+    title: 'Out of call volume quota',
+    description:
+      "The subscription key's product used up its call volume quota (API Management quota-by-key); the gateway's JSON says when it is replenished.",
+    gateway: 'always',
+  },
+  GATEWAY_RATE_LIMIT: {
+    slug: 'rate-limit-exceeded',
+    status: 429,
+    title: 'Rate limit is exceeded',
+    description:
+      "The subscription key's product rate limit was exceeded (API Management rate-limit-by-key); the gateway's JSON and Retry-After say when to try again.",
+    gateway: 'always',
+  },
+  GATEWAY_ERROR: {
+    slug: 'gateway-error',
+    status: 500,
+    title: 'Gateway internal error',
+    description: "The API gateway itself failed (the gateway's JSON `Internal server error`).",
+    gateway: 'always',
+  },
+  GATEWAY_UNAVAILABLE: {
+    slug: 'gateway-unavailable',
+    status: 503,
+    title: 'Gateway could not reach the service',
+    description:
+      "The API gateway could not reach the service (the gateway's JSON `Service Unavailable`); Retry-After says when to try again.",
+    gateway: 'always',
   },
   INTERNAL_ERROR: {
     slug: 'internal-error',

@@ -1,6 +1,6 @@
 import type { Response } from 'express';
 import type { Problem } from '../problem';
-import { PROBLEMS, problemTypeUri } from '../problem';
+import { problemTypeUri } from '../problem';
 
 /** The RFC 9457 body of a problem, with its extension members. */
 export type ProblemBody = Record<string, unknown>;
@@ -21,12 +21,16 @@ export function instanceOf(requestId: string): string {
 
 /**
  * Builds the wire form of a problem. OAuth2 problems also carry RFC 6749 section 5.2's `error` and
- * `error_description`; the subscription-key problem takes the gateway's `{ statusCode, message }` shape
- * unless `gatewayErrors` is `problem`. Headers never go into the body.
+ * `error_description`. The gateway's own answers (problem types with `gateway` set: 401 subscription key,
+ * 403 quota, 429 rate limit, 500, 503) take Azure API Management's `application/json`
+ * `{ statusCode, message }` shape (`message` = the detail); only the subscription-key 401 becomes
+ * problem+json when `gatewayErrors` is `problem`, because the contract declares the others only as
+ * GatewayError. Headers never go into the body.
  */
 export function problemReply(p: Problem, requestId: string, gatewayErrors: 'apim' | 'problem'): WireReply {
   const headers = { ...p.headers };
-  if (p.type === PROBLEMS.SUBSCRIPTION_KEY && gatewayErrors === 'apim') {
+  const { gateway } = p.type;
+  if (gateway === 'always' || (gateway === 'unless-problem' && gatewayErrors === 'apim')) {
     return {
       status: p.type.status,
       contentType: 'application/json',
@@ -63,5 +67,7 @@ export function writeReply(res: Response, reply: WireReply): void {
     return;
   }
   res.setHeader('Content-Type', `${reply.contentType}; charset=utf-8`);
-  res.end(JSON.stringify(reply.body));
+  const text = /[/+]json$/.test(reply.contentType) ? JSON.stringify(reply.body) : String(reply.body);
+  (res.locals as { responseBody?: string }).responseBody = text;
+  res.end(text);
 }

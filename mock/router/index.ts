@@ -11,6 +11,16 @@ import { matchRequestMediaType, validateRequest } from '../validate';
 import type { Handler, HandlerContext, Reply, Services } from '../handlers/context';
 import type { WireReply } from '../reply';
 import { problemReply, writeReply } from '../reply';
+import type { Preferences } from '../scenario/prefer';
+import { hasPreferences, preferenceApplied, readPreferences } from '../scenario/prefer';
+import {
+  declaredCodes,
+  declaredExamples,
+  exampleReply,
+  forcedGatewayProblem,
+  forcedProblem,
+} from '../scenario/forced';
+import type { FaultRule } from '../scenario/faults';
 
 /** Per-operation hooks beside the handler, for operations whose errors follow another standard. */
 export interface HandlerEntry {
@@ -32,12 +42,98 @@ export interface RouterDeps {
   onViolation: (violations: Violation[], reply: WireReply) => void;
   /** Called with an unexpected error (a bug in the mock), which the client sees as a 500 problem. */
   onInternalError: (err: unknown) => void;
+  /**
+   * The security stage (default: the API's bearer tokens). The admin API passes its own, which checks
+   * the admin token.
+   */
+  authenticate?: (req: Request, op: CompiledOperation) => Promise<Principal | undefined>;
+  /**
+   * Scenario control (the API only, not the admin API): fault rules before the gateway, and `Prefer`
+   * (when `config.prefer`) after validation.
+   */
+  scenario?: boolean;
 }
 
 /** Locals the pipeline leaves on the response for logging and error handling. */
 export interface PipelineLocals {
   requestId: string;
   operation?: CompiledOperation;
+  /** The parsed request body, for the journal. */
+  requestBody?: unknown;
+  /** The caller, once authenticated (the journal's accountNumber). */
+  principal?: Principal;
+  /** The fault rule that acted on this request, if any. */
+  fault?: FaultRule;
+  /** `Preference-Applied` (RFC 7240 section 3) for the reply. */
+  preferenceApplied?: string;
+  /** The body as written (set by the serializer), for the journal. */
+  responseBody?: string;
+}
+
+/** Waits `ms` milliseconds of real time (a delay is for the client's clock, not the mock's). */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** True when the operation's security needs a subscription key (every API operation; no admin one). */
+function requiresKey(op: CompiledOperation, contract: CompiledContract): boolean {
+  return op.spec.security.some((alt) =>
+    alt.some((name) => contract.contract.securitySchemes[name]?.type === 'apiKey'),
+  );
+}
+
+/** 400 preference-not-declared: what was asked for and what the operation declares. */
+function notDeclared(op: CompiledOperation, what: string, declared: string[]): Problem {
+  return problem(
+    PROBLEMS.PREFERENCE_NOT_DECLARED,
+    `${op.spec.operationId} declares no ${what}; it declares ${declared.length ? declared.join(', ') : 'none'}.`,
+    { declared: declared.length ? declared : ['none'] },
+  );
+}
+
+/**
+ * Checks that a code or example a request prefers is declared by the operation.
+ * @throws Problem preference-not-declared (400) listing what the operation declares.
+ */
+function checkDeclared(op: CompiledOperation, prefs: Preferences): void {
+  const { code, example } = prefs;
+  if (code !== undefined && !op.spec.responses.has(code))
+    throw notDeclared(op, `response ${code}`, declaredCodes(op));
+  if (example !== undefined && !exampleReply(op, code, example)) {
+    const names = declaredExamples(op, code);
+    throw notDeclared(op, `example "${example}"${code !== undefined ? ` for ${code}` : ''}`, names);
+  }
+}
+
+/**
+ * The reply a request's `Prefer` asks for (RFC 7240, Prism's `code` and `example`): a named example;
+ * for an error code, the catalogue's problem of that status with the headers the contract requires; for
+ * a success code, the handler's own reply when it answers that status, else the contract's example.
+ * @throws Problem preference-not-declared (400) for a code or example the operation does not declare.
+ */
+async function preferredReply(
+  op: CompiledOperation,
+  prefs: Preferences,
+  run: () => Promise<Reply>,
+): Promise<Reply> {
+  const { code, example } = prefs;
+  if (example !== undefined) {
+    const chosen = exampleReply(op, code, example);
+    if (chosen instanceof Problem) throw chosen;
+    return chosen!;
+  }
+  if (code === undefined) return run();
+  if (code >= 400) throw forcedProblem(op, code);
+  try {
+    const own = await run();
+    if (own.status === code) return own;
+  } catch (err) {
+    if (!(err instanceof Problem)) throw err;
+  }
+  const fromContract = exampleReply(op, code, undefined);
+  if (fromContract instanceof Problem) throw fromContract;
+  if (!fromContract) throw notDeclared(op, `example for ${code}`, declaredExamples(op));
+  return fromContract;
 }
 
 /** Answers an operation without a handler from its contract example (first 2xx response). */
@@ -75,6 +171,8 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
   });
 
   const send = (res: Response, op: CompiledOperation, reply: WireReply): void => {
+    const applied = (res.locals as PipelineLocals).preferenceApplied;
+    if (applied) reply = { ...reply, headers: { ...reply.headers, 'Preference-Applied': applied } };
     if (config.selfCheck) {
       // Only what the contract can require: the headers the pipeline set, the reply's, and the type.
       const headers: Record<string, string> = {
@@ -105,20 +203,81 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
     [...contract.operations.values()].map((op) => [op, [...(op.spec.requestBody?.content.keys() ?? [])]]),
   );
 
+  const keyed = new Map([...contract.operations.values()].map((op) => [op, requiresKey(op, contract)]));
+  const authenticateCaller =
+    deps.authenticate ??
+    ((req: Request, op: CompiledOperation) =>
+      authenticate(req, op.spec, services.tokens, deps.resolvePrincipal));
+
+  /**
+   * The fault stage (after routing, before the gateway): the first matching rule of `/__admin/faults`
+   * delays, answers a declared problem or the gateway's own error, or breaks the connection.
+   * @returns true when the rule answered (or dropped) the request itself.
+   * @throws Problem the rule's status or gateway answer.
+   */
+  const applyFault = async (req: Request, res: Response, op: CompiledOperation): Promise<boolean> => {
+    const { faults } = services.store;
+    let accountNumber: string | undefined;
+    if (faults.needsAccount) {
+      const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(req.headers.authorization ?? '');
+      const verdict = m ? await services.tokens.verify(m[1]!) : undefined;
+      if (verdict && typeof verdict === 'object') accountNumber = verdict.accountNumber;
+    }
+    const rule = faults.match({ operation: op, method: req.method, path: req.path, accountNumber });
+    if (!rule) return false;
+    (res.locals as PipelineLocals).fault = rule;
+    if (rule.fault === 'hang') {
+      await sleep(rule.delayMs ?? 30_000);
+      req.socket.destroy();
+      return true;
+    }
+    if (rule.delayMs) await sleep(rule.delayMs);
+    switch (rule.fault) {
+      case 'connection-reset':
+        // A TCP RST (WireMock's CONNECTION_RESET_BY_PEER).
+        req.socket.resetAndDestroy();
+        return true;
+      case 'empty-reply':
+        // The connection closes with no response at all (WireMock's EMPTY_RESPONSE).
+        req.socket.destroy();
+        return true;
+      case 'malformed-json': {
+        const success = [...op.spec.responses.keys()].filter((s) => s >= 200 && s < 300).sort()[0] ?? 200;
+        res.status(success).setHeader('Content-Type', 'application/json; charset=utf-8');
+        (res.locals as PipelineLocals).responseBody = '{"items":[{"malformed": tru';
+        res.end((res.locals as PipelineLocals).responseBody);
+        return true;
+      }
+      default:
+        break;
+    }
+    if (rule.status !== undefined) {
+      throw forcedProblem(
+        op,
+        rule.status,
+        `${op.spec.operationId} answered ${rule.status} because of fault rule ${rule.faultId}.`,
+      );
+    }
+    if (rule.gateway !== undefined) throw forcedGatewayProblem(Number(rule.gateway));
+    return false;
+  };
+
   const route = async (req: Request, res: Response, op: CompiledOperation): Promise<void> => {
     const { spec } = op;
     const entry = entryOf(op);
     const locals = res.locals as PipelineLocals;
     locals.operation = op;
     try {
-      checkSubscriptionKey(req, config);
+      if (deps.scenario && !services.store.faults.empty && (await applyFault(req, res, op))) return;
+      if (keyed.get(op)) checkSubscriptionKey(req, spec, services);
       if (!req.accepts('application/json')) {
         throw problem(
           PROBLEMS.NOT_ACCEPTABLE,
           'This API answers only application/json (errors: application/problem+json); fix the Accept header.',
         );
       }
-      const principal = await authenticate(req, spec, services.tokens, deps.resolvePrincipal);
+      const principal = await authenticateCaller(req, op);
+      locals.principal = principal;
       let body: unknown;
       let mediaType: string | undefined;
       if (spec.requestBody && hasBody(req)) {
@@ -138,7 +297,12 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
         body = (req as { body?: unknown }).body;
       }
       if (entry?.prepare) body = entry.prepare(body, req);
+      locals.requestBody = body;
       const validated = validateRequest(req, op, body, mediaType);
+      const prefs: Preferences =
+        deps.scenario && config.prefer
+          ? readPreferences(req.headers.prefer, req.query as Record<string, unknown>)
+          : {};
       const ctx: HandlerContext = {
         operation: spec,
         params: validated.path,
@@ -150,10 +314,19 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
         requestId: locals.requestId,
         services,
       };
-      const reply = entry ? await entry.handle(ctx) : fromExample(op);
+      const run = async (): Promise<Reply> => (entry ? entry.handle(ctx) : fromExample(op));
+      let reply: Reply;
+      if (hasPreferences(prefs)) {
+        checkDeclared(op, prefs);
+        locals.preferenceApplied = preferenceApplied(prefs);
+        if (prefs.delayMs) await sleep(prefs.delayMs);
+        reply = await preferredReply(op, prefs, run);
+      } else {
+        reply = await run();
+      }
       send(res, op, {
         status: reply.status,
-        contentType: 'application/json',
+        contentType: reply.contentType ?? 'application/json',
         headers: reply.headers ?? {},
         body: reply.body,
       });

@@ -16,8 +16,12 @@ export interface Principal {
 /** Operations an `otp`-scope token may call (api.md "Resource model: Token"). */
 export const OTP_SCOPE_OPERATIONS: ReadonlySet<string> = new Set(['SendOTP', 'VerifyOTP']);
 
-const BEARER_REALM = 'Bearer realm="procode"';
-const INVALID_TOKEN = 'Bearer realm="procode", error="invalid_token"';
+/** RFC 6750 section 3: the challenge when no bearer token was sent. */
+export const BEARER_REALM = 'Bearer realm="procode"';
+/** RFC 6750 section 3.1: the challenge for a malformed, expired or unknown token. */
+export const INVALID_TOKEN = 'Bearer realm="procode", error="invalid_token"';
+/** RFC 6750 section 3.1: the challenge for an `otp`-scope token outside SendOTP/VerifyOTP. */
+export const INSUFFICIENT_SCOPE = 'Bearer realm="procode", error="insufficient_scope", scope="customer"';
 
 /**
  * The security stage: a bearer token (RFC 6750 section 2.1) that verifies, belongs to an account with
@@ -63,7 +67,7 @@ export async function authenticate(
       PROBLEMS.OTP_REQUIRED,
       'This account uses two-step authentication: call SendOTP, then VerifyOTP for a full access token.',
       {},
-      { 'WWW-Authenticate': 'Bearer realm="procode", error="insufficient_scope", scope="customer"' },
+      { 'WWW-Authenticate': INSUFFICIENT_SCOPE },
     );
   }
   return principal;

@@ -1,8 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page, Request, Response } from 'playwright-core';
-import { loadContract } from '../../mock/contract';
+import { CONTRACT_DIR, loadContract } from '../../mock/contract';
 import { PROBLEMS, PROBLEM_BASE } from '../../mock/problem';
 import { PERSONAS } from '../../fixtures/personas';
 import { ROOT, startServer } from '../helpers/server';
@@ -10,12 +12,17 @@ import type { RunningServer } from '../helpers/server';
 
 /**
  * The live docs (`/docs`, README "Live API docs") in a real headless Chromium: the page loads from the mock
- * alone (no failed request, no other host), lists every operation, and "try it" reaches the mock.
+ * alone (no failed request, no other host), lists every operation of both contracts (the Procode API and
+ * the mock's admin API, picked from Scalar's document switcher), and "try it" reaches the mock.
  * Needs `npm run build` first (the server is dist/mock/main.js) and Debian's chromium.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const REPORTS = join(ROOT, 'reports');
 const contract = loadContract();
+const adminContract = loadContract(CONTRACT_DIR, 'admin.openapi.yaml');
+/** The titles of the two documents in Scalar's switcher, the default first. */
+const API_TITLE = 'Procode API (procode-mock)';
+const ADMIN_TITLE = 'procode-mock admin';
 const basic = PERSONAS.personas.find((p) => p.id === 'basic')!;
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** An operation's sidebar entry: its summary, then (for screen readers) "HTTP Method: GET". */
@@ -23,6 +30,28 @@ const sidebarLink = (page: Page, summary: string, method = '[A-Z]+') =>
   page.getByRole('link', {
     name: new RegExp(`^${escapeRegExp(summary)}\\s+HTTP Method:\\s*${method}$`, 'i'),
   });
+
+/** Every `$ref` of a bundled document, each checked to resolve inside it (no file, no other URL). */
+function internalRefs(doc: unknown): string[] {
+  const refs: string[] = [];
+  const walk = (n: unknown): void => {
+    if (Array.isArray(n)) n.forEach(walk);
+    else if (n && typeof n === 'object')
+      for (const [k, v] of Object.entries(n)) {
+        if (k === '$ref' && typeof v === 'string') refs.push(v);
+        else walk(v);
+      }
+  };
+  walk(doc);
+  for (const ref of refs) {
+    expect(ref).toMatch(/^#\//);
+    let node: unknown = doc;
+    for (const token of ref.slice(2).split('/'))
+      node = (node as Record<string, unknown> | undefined)?.[token.replace(/~1/g, '/').replace(/~0/g, '~')];
+    if (node === undefined) throw new Error(`${ref} does not resolve in the bundled document`);
+  }
+  return refs;
+}
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -53,25 +82,45 @@ describe('served over HTTP', () => {
     expect(res.status).toBe(200);
     const doc = (await res.json()) as Record<string, unknown> & { paths: Record<string, unknown> };
     expect(doc.servers).toEqual([expect.objectContaining({ url: '/' })]);
-    const refs: string[] = [];
-    const walk = (n: unknown): void => {
-      if (Array.isArray(n)) n.forEach(walk);
-      else if (n && typeof n === 'object')
-        for (const [k, v] of Object.entries(n)) {
-          if (k === '$ref' && typeof v === 'string') refs.push(v);
-          else walk(v);
-        }
-    };
-    walk(doc);
-    expect(refs.length).toBeGreaterThan(100);
-    for (const ref of refs) {
-      expect(ref).toMatch(/^#\//);
-      let node: unknown = doc;
-      for (const token of ref.slice(2).split('/'))
-        node = (node as Record<string, unknown> | undefined)?.[token.replace(/~1/g, '/').replace(/~0/g, '~')];
-      if (node === undefined) throw new Error(`${ref} does not resolve in the bundled document`);
-    }
+    expect(internalRefs(doc).length).toBeGreaterThan(100);
     expect(Object.keys(doc.paths).sort()).toEqual(Object.keys(contract.document.paths as object).sort());
+  });
+
+  test('GET /docs/admin.openapi.json is the admin contract in one document, valid OpenAPI 3.1', async () => {
+    const res = await fetch(`${server.base}/docs/admin.openapi.json`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const text = await res.text();
+    const doc = JSON.parse(text) as Record<string, unknown> & { paths: Record<string, unknown> };
+    expect(doc.openapi).toMatch(/^3\.1\./);
+    expect(doc.servers).toEqual([expect.objectContaining({ url: '/' })]);
+    expect(internalRefs(doc).length).toBeGreaterThan(50);
+    expect(Object.keys(doc.paths).sort()).toEqual(Object.keys(adminContract.document.paths as object).sort());
+    // Spectral with the repository's ruleset: its OpenAPI 3.1 schema, examples against their schemas.
+    const dir = mkdtempSync(join(tmpdir(), 'procode-docs-'));
+    try {
+      const file = join(dir, 'admin.openapi.json');
+      const report = join(dir, 'spectral.json');
+      writeFileSync(file, text);
+      const run = spawnSync(
+        join(ROOT, 'node_modules', '.bin', 'spectral'),
+        ['lint', '--ruleset', join(ROOT, '.spectral.yaml'), '-f', 'json', '-o', report, file],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
+      expect(run.error).toBeUndefined();
+      const results = JSON.parse(readFileSync(report, 'utf8')) as {
+        code: string;
+        severity: number;
+        message: string;
+        path: string[];
+      }[];
+      // Severity 0 is an error, 1 a warning (an unrecognised format would be one).
+      expect(
+        results.filter((r) => r.severity <= 1).map((r) => `${r.code} ${r.path.join('.')}: ${r.message}`),
+      ).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('every problem type URI has a page on the mock; an unknown slug is a 404 problem', async () => {
@@ -236,4 +285,36 @@ inChromium(`in headless Chromium (${CHROMIUM})`, () => {
     expect(background).toBe('rgb(244, 244, 245)');
     expectCleanNetwork();
   });
+
+  test('the document switcher offers the admin API after the Procode API; it lists every admin operation', async () => {
+    const started = performance.now();
+    await page.goto(`${server.base}/docs`, { waitUntil: 'networkidle' });
+    const switcher = page.locator('button[aria-haspopup="listbox"]').first();
+    expect((await switcher.innerText()).trim()).toBe(API_TITLE);
+    await switcher.click();
+    expect((await page.getByRole('option').allInnerTexts()).map((t) => t.trim())).toEqual([
+      API_TITLE,
+      ADMIN_TITLE,
+    ]);
+    await page.getByRole('option', { name: ADMIN_TITLE }).click();
+    await page
+      .getByRole('heading', {
+        level: 1,
+        name: String((adminContract.document.info as { title: string }).title),
+      })
+      .waitFor({ state: 'visible' });
+    for (const op of adminContract.operations) {
+      await sidebarLink(page, op.summary, op.method).click();
+      const section = page.locator(`section[label="${op.summary.replace(/"/g, '\\"')}"]`);
+      await section.locator('.badge', { hasText: op.operationId }).first().waitFor({ state: 'visible' });
+    }
+    expect(requests.some((r) => new URL(r.url()).pathname === '/docs/admin.openapi.json')).toBe(true);
+    expectCleanNetwork();
+    mkdirSync(REPORTS, { recursive: true });
+    const shot = join(REPORTS, 'docs-admin.png');
+    await page.screenshot({ path: shot, animations: 'disabled' });
+    process.stdout.write(
+      `admin docs and its ${adminContract.operations.length} operations: ${Math.round(performance.now() - started)} ms\nscreenshot: ${shot}\n`,
+    );
+  }, 60_000);
 });

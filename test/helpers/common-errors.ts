@@ -62,6 +62,26 @@ export function commonErrorTests(mock: TestMock, operationIds: string[]): void {
     expectProblem(res, 'not-acceptable', { detail: /Accept/ });
   });
 
+  test.each(all)(
+    '%s answers each declared error status when asked with Prefer: code= (RFC 7240) and says so in Preference-Applied',
+    async (_id, op) => {
+      const token = await tokenFor(op);
+      const statuses = [...mock.contract.get(op.operationId).spec.responses.keys()].filter((s) => s >= 400);
+      for (const status of statuses) {
+        const res = await send(mock, op, {
+          headers: { ...op.headers, Prefer: `code=${status}` },
+          token,
+        });
+        expect({ status, got: res.status }).toEqual({ status, got: status });
+        expect(res.headers['preference-applied']).toBe(`code=${status}`);
+        if (/problem\+json/.test(res.headers['content-type'] ?? '')) expect(res.body.status).toBe(status);
+        else expect(res.body.statusCode).toBe(status);
+        if (status === 429 || status === 503) expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+        if (status === 401) expect(res.headers['www-authenticate']).toBeDefined();
+      }
+    },
+  );
+
   if (bearerOps.length > 0) {
     test.each(bearerOps)(
       '%s rejects a request without an access token with 401 and WWW-Authenticate: Bearer realm="procode"',

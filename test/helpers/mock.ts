@@ -93,6 +93,7 @@ export function testMock(overrides: ConfigInput = {}, { hooks = true }: { hooks?
     afterEach(() => {
       expect(violations).toEqual([]);
       mock.services.store.reset();
+      mock.services.clock.resume();
     });
   }
   return { ...mock, clock, violations, observed, logs, call, token };

@@ -30,6 +30,9 @@ export const PROBLEM_TYPES = {
   'idempotency-key-reused': { status: 422, title: 'Idempotency key reused with a different request' },
   'invalid-payment-token': { status: 422, title: 'Payment token not recognised' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
+  'preference-not-declared': { status: 400, title: 'Preference not declared' },
+  'internal-error': { status: 500, title: 'Internal error' },
+  'service-unavailable': { status: 503, title: 'Service unavailable' },
 } as const;
 
 export type ProblemSlug = keyof typeof PROBLEM_TYPES;

@@ -1,6 +1,13 @@
 import type { Response } from 'supertest';
 import { CLIENT, persona, testMock } from '../../helpers/mock';
 import { commonErrorTests } from '../../helpers/common-errors';
+import {
+  LOGIN_FAILURE_LIMIT,
+  LOGIN_FAILURE_MAX_USERNAMES,
+  LOGIN_FAILURE_WINDOW_SECONDS,
+  loginRetryAfterSeconds,
+  recordLoginFailure,
+} from '../../../mock/handlers/auth';
 import { bearer, challenge, login } from '../../helpers/operations';
 import {
   expectFieldErrors,
@@ -8,6 +15,7 @@ import {
   expectNoLeak,
   expectNotLogged,
   expectOAuthProblem,
+  expectProblem,
   unexercisedStatuses,
   withoutInstance,
 } from '../../helpers/problems';
@@ -413,6 +421,128 @@ test('tokens and passwords never reach the logs', async () => {
   await tokenRequest(REFRESH).send({ refresh_token: first.body.refresh_token });
   await mock.call('get', '/api/identity/customers/me').set(bearer(first.body.access_token));
   expectNotLogged(mock, [basic.password, first.body.access_token, first.body.refresh_token, CLIENT.secret]);
+});
+
+// --- password brute-force throttle ----------------------------------------------------------------
+
+/** A password grant for `username` with `password` (the basic persona's by default). */
+const passwordLogin = (username = basic.username, password = basic.password) =>
+  tokenRequest().type('form').send({ grant_type: 'password', username, password });
+
+/** `count` wrong passwords for `username`, each answered 400 invalid_grant. */
+async function failLogins(username: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    expectOAuthProblem(await passwordLogin(username, `Wrong-Password-${i}`), 'invalid-grant');
+  }
+}
+
+/** Asserts the throttle's 429: problem too-many-requests, Retry-After in seconds, no username or password. */
+function expectThrottled(res: Response, retryAfter: number, secrets: string[] = []): void {
+  const body = expectProblem(res, 'too-many-requests', { detail: /try again in \d+ seconds/ });
+  expect(res.headers['retry-after']).toBe(String(retryAfter));
+  expect(body.detail).toContain(`${retryAfter} seconds`);
+  expect(body).not.toHaveProperty('error');
+  expectNoLeak(res, secrets);
+}
+
+test('after 10 wrong passwords even the right one is 429 too-many-requests with Retry-After, and 15 minutes later 200', async () => {
+  await failLogins(basic.username, 10);
+  const throttled = await passwordLogin();
+  expectThrottled(throttled, 900, [basic.username, basic.password, 'Wrong-Password-']);
+  expectNotLogged(mock, [basic.username, basic.password, 'Wrong-Password-']);
+  mock.clock.advance(899);
+  expectThrottled(await passwordLogin(), 1);
+  mock.clock.advance(1);
+  expectToken(await passwordLogin(), 'customer');
+});
+
+test('9 wrong passwords do not throttle; the 10th does', async () => {
+  await failLogins(basic.username, 9);
+  expectToken(await passwordLogin(), 'customer');
+  await failLogins(basic.username, 1);
+  expectThrottled(await passwordLogin(), 900);
+});
+
+test('the window slides: Retry-After counts down to the oldest failure leaving it', async () => {
+  for (let i = 0; i < 10; i++) {
+    await failLogins(basic.username, 1);
+    mock.clock.advance(60);
+  }
+  // Failures at 0, 60, ..., 540 s; now 600 s: the one at 0 s leaves the window at 900 s.
+  expectThrottled(await passwordLogin(), 300);
+  mock.clock.advance(300);
+  expectToken(await passwordLogin(), 'customer');
+  // Nine failures are still inside; one more throttles again until the one at 60 s leaves.
+  await failLogins(basic.username, 1);
+  expectThrottled(await passwordLogin(), 60);
+});
+
+test('a throttled attempt is not checked or counted, so the throttle lifts on time', async () => {
+  await failLogins(basic.username, 10);
+  for (let i = 0; i < 5; i++) {
+    mock.clock.advance(60);
+    expectThrottled(await passwordLogin(basic.username, 'Wrong-Password-x'), 900 - 60 * (i + 1));
+  }
+  mock.clock.advance(600);
+  expectToken(await passwordLogin(), 'customer');
+});
+
+test('a successful login does not clear earlier wrong passwords', async () => {
+  await failLogins(basic.username, 9);
+  expectToken(await passwordLogin(), 'customer');
+  await failLogins(basic.username, 1);
+  expectThrottled(await passwordLogin(), 900);
+});
+
+test('the throttle counts per username, case-insensitively; another username is unaffected', async () => {
+  const spellings = [basic.username, basic.username.toUpperCase(), 'Basic@Example.COM'];
+  for (let i = 0; i < 10; i++) await failLogins(spellings[i % spellings.length]!, 1);
+  expectThrottled(await passwordLogin(), 900);
+  expectThrottled(await passwordLogin(basic.username.toUpperCase()), 900);
+  const other = persona('in-debt');
+  expectToken(await passwordLogin(other.username, other.password), 'customer');
+});
+
+test('an unknown username is throttled exactly like a known one (no account enumeration)', async () => {
+  await failLogins('nobody@example.com', 10);
+  await failLogins(basic.username, 10);
+  const unknown = await passwordLogin('nobody@example.com', 'Whatever-Password-1');
+  const known = await passwordLogin();
+  expectThrottled(unknown, 900, ['nobody@example.com', 'Whatever-Password-1']);
+  expectThrottled(known, 900);
+  expect(withoutInstance(unknown.body)).toEqual(withoutInstance(known.body));
+});
+
+test('the throttle leaves the refresh_token grant alone', async () => {
+  const first = await login(mock, 'basic');
+  await failLogins(basic.username, 10);
+  expectThrottled(await passwordLogin(), 900);
+  const refreshed = await tokenRequest()
+    .type('form')
+    .send({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token });
+  expectToken(refreshed, 'customer');
+});
+
+test('the throttle keeps at most 10 failures per username and a bounded number of usernames, and a reset clears it', () => {
+  const { store } = mock.services;
+  for (let i = 0; i < 25; i++) recordLoginFailure(mock.services, basic.username);
+  expect(store.loginFailures.size).toBe(1);
+  expect([...store.loginFailures.values()][0]).toHaveLength(LOGIN_FAILURE_LIMIT);
+  // No personal data as keys: usernames are hashed.
+  expect([...store.loginFailures.keys()].join()).not.toContain('example.com');
+  mock.clock.advance(LOGIN_FAILURE_WINDOW_SECONDS);
+  for (let i = 0; i < LOGIN_FAILURE_MAX_USERNAMES; i++)
+    recordLoginFailure(mock.services, `u${i}@example.com`);
+  // The expired entry was swept first, then nothing else was needed.
+  expect(store.loginFailures.size).toBe(LOGIN_FAILURE_MAX_USERNAMES);
+  expect(loginRetryAfterSeconds(mock.services, basic.username)).toBeUndefined();
+  recordLoginFailure(mock.services, 'one-more@example.com');
+  expect(store.loginFailures.size).toBe(LOGIN_FAILURE_MAX_USERNAMES);
+  // The least recently failed username was forgotten, the newest kept.
+  for (let i = 0; i < 9; i++) recordLoginFailure(mock.services, 'one-more@example.com');
+  expect(loginRetryAfterSeconds(mock.services, 'ONE-MORE@example.com')).toBe(LOGIN_FAILURE_WINDOW_SECONDS);
+  store.reset();
+  expect(store.loginFailures.size).toBe(0);
 });
 
 test('covers every status the contract declares for TokenRequest and RefreshToken', () => {

@@ -1,5 +1,6 @@
 import { isValidUtrn } from '../../../fixtures/domain';
-import { testMock } from '../../helpers/mock';
+import { personas, testMock } from '../../helpers/mock';
+import { settleDuePayments } from '../../../mock/handlers/payments';
 import { commonErrorTests } from '../../helpers/common-errors';
 import { APPROVE, DECLINE, SAMPLE, bearer, discover, newKey } from '../../helpers/operations';
 import type { Estate } from '../../helpers/operations';
@@ -15,6 +16,8 @@ import type { FieldErrorExpectation } from '../../helpers/problems';
 const mock = testMock();
 
 const PAYMENTS = '/api/energy/payments';
+const PENDING = personas.paymentTokens.pending;
+const PENDING_DECLINE = personas.paymentTokens.pendingDecline;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface Balance {
@@ -562,6 +565,268 @@ test.each([
     res,
     errors.map((e) => ({ in: 'query' as const, ...e })),
   );
+});
+
+// --- MakePayment: pending top-ups (settled by the mock's clock) -------------------------------
+
+/** A body with the pending token (settles APPLIED) or, with `decline`, the pending-decline token. */
+const pendingTopUp = (deviceId: string, amountPence = 1500, decline = false) =>
+  topUp(deviceId, amountPence, { paymentToken: decline ? PENDING_DECLINE : PENDING });
+
+const DELAY_MS = 30_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+test('MakePayment with the pending token answers 202 PENDING with Location, no UTRN and no appliedAt', async () => {
+  const estate = await discover(mock, 'basic');
+  const meter = estate.device('ESME');
+  const before = await balanceOf(estate.token, meter.deviceId);
+  const res = await pay(estate.token, pendingTopUp(meter.deviceId, 2000));
+  expect(res.status).toBe(202);
+  expect(res.body).toEqual({
+    paymentId: expect.stringMatching(UUID),
+    deviceId: meter.deviceId,
+    amountPence: 2000,
+    method: 'CARD',
+    status: 'PENDING',
+    createdAt: iso(mock.clock.now()),
+  });
+  expect(res.headers.location).toBe(`${PAYMENTS}/${res.body.paymentId}`);
+  expect(res.headers['idempotent-replayed']).toBeUndefined();
+  expectNoLeak(res, [PENDING]);
+  expect(await balanceOf(estate.token, meter.deviceId)).toEqual(before);
+});
+
+test('a pending top-up is PENDING at 29 s and APPLIED at 30 s, raising the basic persona\u2019s credit by exactly its amount', async () => {
+  const estate = await discover(mock, 'basic');
+  const meter = estate.device('ESME');
+  const before = await balanceOf(estate.token, meter.deviceId);
+  const created = mock.clock.now();
+  const paid = await pay(estate.token, pendingTopUp(meter.deviceId, 1234));
+  const get = () => mock.call('get', paid.headers.location!).set(bearer(estate.token));
+
+  mock.clock.advance(29);
+  const early = await get();
+  expect(early.status).toBe(200);
+  expect(early.body).toEqual(paid.body);
+  expect(await balanceOf(estate.token, meter.deviceId)).toEqual(before);
+
+  mock.clock.advance(1);
+  const balance = await mock
+    .call('get', `/api/energy/devices/${meter.deviceId}/balance`)
+    .set(bearer(estate.token));
+  expect(balance.body.asAt).toBe(iso(created + DELAY_MS));
+  expect(balance.body.creditBalancePence).toBe(before.creditBalancePence + 1234);
+  expect(await balanceOf(estate.token, meter.deviceId)).toEqual({
+    ...before,
+    creditBalancePence: before.creditBalancePence + 1234,
+  });
+  const settled = await get();
+  expect(settled.status).toBe(200);
+  expect(settled.body).toEqual({
+    ...paid.body,
+    status: 'APPLIED',
+    utrn: expect.stringMatching(/^[0-9]{20}$/),
+    appliedAt: iso(created + DELAY_MS),
+  });
+  expect(Object.keys(settled.body)).toEqual([
+    'paymentId',
+    'deviceId',
+    'amountPence',
+    'method',
+    'status',
+    'utrn',
+    'createdAt',
+    'appliedAt',
+  ]);
+  expect(isValidUtrn(settled.body.utrn)).toBe(true);
+  expect(Date.parse(settled.body.appliedAt) - Date.parse(settled.body.createdAt)).toBe(DELAY_MS);
+});
+
+test('a pending top-up first looked at long after its due time is applied as of its due time, once', async () => {
+  const estate = await discover(mock, 'basic');
+  const meter = estate.device('GSME');
+  const before = await balanceOf(estate.token, meter.deviceId);
+  const created = mock.clock.now();
+  const paid = await pay(estate.token, pendingTopUp(meter.deviceId, 500));
+  mock.clock.advance(1800); // well past its due time, within the access token's hour
+  const got = await mock.call('get', `${PAYMENTS}/${paid.body.paymentId}`).set(bearer(estate.token));
+  expect(got.body).toMatchObject({ status: 'APPLIED', appliedAt: iso(created + DELAY_MS) });
+  // Reading again settles nothing twice.
+  expect((await balanceOf(estate.token, meter.deviceId)).creditBalancePence).toBe(
+    before.creditBalancePence + 500,
+  );
+  expect((await balanceOf(estate.token, meter.deviceId)).creditBalancePence).toBe(
+    before.creditBalancePence + 500,
+  );
+  const again = await mock.call('get', `${PAYMENTS}/${paid.body.paymentId}`).set(bearer(estate.token));
+  expect(again.body).toEqual(got.body);
+});
+
+test('the pending-decline token answers 202 PENDING and is DECLINED after the delay, never changing the balance', async () => {
+  const estate = await discover(mock, 'basic');
+  const meter = estate.device('ESME');
+  const before = await balanceOf(estate.token, meter.deviceId);
+  const paid = await pay(estate.token, pendingTopUp(meter.deviceId, 2500, true));
+  expect(paid.status).toBe(202);
+  expect(paid.body.status).toBe('PENDING');
+  expectNoLeak(paid, [PENDING_DECLINE]);
+  mock.clock.advance(29);
+  expect((await mock.call('get', paid.headers.location!).set(bearer(estate.token))).body.status).toBe(
+    'PENDING',
+  );
+  mock.clock.advance(1);
+  const settled = await mock.call('get', paid.headers.location!).set(bearer(estate.token));
+  expect(settled.status).toBe(200);
+  expect(settled.body).toEqual({ ...paid.body, status: 'DECLINED' });
+  expect(await balanceOf(estate.token, meter.deviceId)).toEqual(before);
+});
+
+test('replaying the Idempotency-Key of a pending payment answers 202 until it settles, then 201 with the applied payment', async () => {
+  const estate = await discover(mock, 'basic');
+  const meter = estate.device('ESME');
+  const before = await balanceOf(estate.token, meter.deviceId);
+  const key = newKey();
+  const body = pendingTopUp(meter.deviceId, 800);
+  const first = await pay(estate.token, body, key);
+  mock.clock.advance(10);
+  const whilePending = await pay(estate.token, body, key);
+  expect(whilePending.status).toBe(202);
+  expect(whilePending.body).toEqual(first.body);
+  expect(whilePending.headers.location).toBe(first.headers.location);
+  expect(whilePending.headers['idempotent-replayed']).toBe('true');
+  mock.clock.advance(20);
+  const afterSettling = await pay(estate.token, body, key);
+  expect(afterSettling.status).toBe(201);
+  expect(afterSettling.body).toMatchObject({ paymentId: first.body.paymentId, status: 'APPLIED' });
+  expect(afterSettling.headers.location).toBe(first.headers.location);
+  expect(afterSettling.headers['idempotent-replayed']).toBe('true');
+  const got = await mock.call('get', first.headers.location!).set(bearer(estate.token));
+  expect(afterSettling.body).toEqual(got.body);
+  expect((await balanceOf(estate.token, meter.deviceId)).creditBalancePence).toBe(
+    before.creditBalancePence + 800,
+  );
+  expect((await listPayments(estate.token)).total).toBe(1);
+});
+
+test('replaying the Idempotency-Key of a pending decline answers 202, then 402 payment-declined naming the payment', async () => {
+  const estate = await discover(mock, 'basic');
+  const key = newKey();
+  const body = pendingTopUp(estate.device('GSME').deviceId, 300, true);
+  const first = await pay(estate.token, body, key);
+  expect(first.status).toBe(202);
+  expect((await pay(estate.token, body, key)).status).toBe(202);
+  mock.clock.advance(30);
+  const again = await pay(estate.token, body, key);
+  const problemBody = expectProblem(again, 'payment-declined');
+  expect(problemBody.paymentId).toBe(first.body.paymentId);
+  expect(again.headers.location).toBe(first.headers.location);
+  expect(again.headers['idempotent-replayed']).toBe('true');
+  expect((await listPayments(estate.token)).total).toBe(1);
+});
+
+test('ListPayments shows pending payments in creation order, newest first, and settles them in place', async () => {
+  const estate = await discover(mock, 'basic');
+  const meter = estate.device('ESME').deviceId;
+  const a = await pay(estate.token, topUp(meter, 100));
+  mock.clock.advance(10);
+  const b = await pay(estate.token, pendingTopUp(meter, 200));
+  mock.clock.advance(10);
+  const c = await pay(estate.token, pendingTopUp(meter, 300, true));
+  mock.clock.advance(10);
+  const d = await pay(estate.token, topUp(meter, 400));
+  const ids = [d, c, b, a].map((r) => r.body.paymentId);
+  const now = await listPayments(estate.token);
+  expect(now.items.map((p) => p.paymentId)).toEqual(ids);
+  expect(now.items.map((p) => p.status)).toEqual(['APPLIED', 'PENDING', 'PENDING', 'APPLIED']);
+  expect(now.items[1]).toEqual(c.body);
+  expect(now.items[2]).not.toHaveProperty('utrn');
+  mock.clock.advance(10); // b is due (30 s), c is not (20 s)
+  expect((await listPayments(estate.token)).items.map((p) => p.status)).toEqual([
+    'APPLIED',
+    'PENDING',
+    'APPLIED',
+    'APPLIED',
+  ]);
+  mock.clock.advance(10);
+  const later = await listPayments(estate.token);
+  expect(later.items.map((p) => p.paymentId)).toEqual(ids);
+  expect(later.items.map((p) => p.status)).toEqual(['APPLIED', 'DECLINED', 'APPLIED', 'APPLIED']);
+  expect((await listPayments(estate.token, { deviceId: meter, limit: 1, offset: 1 })).items).toEqual([
+    later.items[1],
+  ]);
+});
+
+test('pending top-ups settle in due order after earlier immediate ones, each in the domain\u2019s order', async () => {
+  const estate = await discover(mock, 'in-debt');
+  const meter = estate.device('ESME').deviceId;
+  const before = await balanceOf(estate.token, meter);
+  expect(before.debt.outstandingPence).toBeGreaterThan(0);
+  await pay(estate.token, pendingTopUp(meter, 1000)); // due at 30 s
+  mock.clock.advance(5);
+  await pay(estate.token, pendingTopUp(meter, 4000)); // due at 35 s
+  mock.clock.advance(5);
+  await pay(estate.token, topUp(meter, 500)); // applied at 10 s
+  expect(await balanceOf(estate.token, meter)).toEqual(afterTopUp(before, 500));
+  mock.clock.advance(30);
+  expect(await balanceOf(estate.token, meter)).toEqual(
+    afterTopUp(afterTopUp(afterTopUp(before, 500), 1000), 4000),
+  );
+});
+
+test('settleDuePayments settles due payments for callers outside the handlers, and a reset drops pending ones', async () => {
+  const estate = await discover(mock, 'basic');
+  const meter = estate.device('ESME').deviceId;
+  const paid = await pay(estate.token, pendingTopUp(meter, 700));
+  const { store } = mock.services;
+  expect(settleDuePayments(mock.services)).toBe(0);
+  mock.clock.advance(30);
+  expect(store.payments.get(paid.body.paymentId)!.payment.status).toBe('PENDING');
+  expect(settleDuePayments(mock.services)).toBe(1);
+  expect(store.payments.get(paid.body.paymentId)!.payment.status).toBe('APPLIED');
+  expect(settleDuePayments(mock.services)).toBe(0);
+  await pay(estate.token, pendingTopUp(meter, 700));
+  expect(store.pendingPayments.size).toBe(1);
+  store.reset();
+  expect(store.pendingPayments.size).toBe(0);
+});
+
+test('with --payment-delay 0 the pending tokens settle at once: 201 APPLIED and 402 DECLINED', async () => {
+  const instant = testMock({ paymentDelaySeconds: 0 }, { hooks: false });
+  const estate = await discover(instant, 'basic');
+  const meter = estate.device('ESME').deviceId;
+  const balance = async () =>
+    (await instant.call('get', `/api/energy/devices/${meter}/balance`).set(bearer(estate.token))).body
+      .creditBalancePence as number;
+  const start = await balance();
+  const applied = await instant
+    .call('post', PAYMENTS)
+    .set(bearer(estate.token))
+    .set('Idempotency-Key', newKey())
+    .send(pendingTopUp(meter, 900));
+  expect(applied.status).toBe(201);
+  const now = iso(instant.clock.now());
+  expect(applied.body).toMatchObject({ status: 'APPLIED', createdAt: now, appliedAt: now });
+  expect(isValidUtrn(applied.body.utrn)).toBe(true);
+  expect(await balance()).toBe(start + 900);
+  const declined = await instant
+    .call('post', PAYMENTS)
+    .set(bearer(estate.token))
+    .set('Idempotency-Key', newKey())
+    .send(pendingTopUp(meter, 900, true));
+  expectProblem(declined, 'payment-declined');
+  expect(await balance()).toBe(start + 900);
+  expect(instant.violations).toEqual([]);
+});
+
+test('the invalid-payment-token detail names the four test tokens', async () => {
+  const estate = await discover(mock, 'basic');
+  const res = await pay(
+    estate.token,
+    topUp(estate.device('ESME').deviceId, 500, { paymentToken: 'tok_test_other' }),
+  );
+  const body = expectProblem(res, 'invalid-payment-token');
+  for (const token of [APPROVE, DECLINE, PENDING, PENDING_DECLINE])
+    expect(body.detail).toContain(`"${token}"`);
 });
 
 test('covers every status the contract declares for MakePayment, GetPayment and ListPayments', () => {
