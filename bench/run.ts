@@ -5,7 +5,8 @@
  *    alternating: ms from spawn to the first answered `GET /__admin/health`, and the child's RSS after a
  *    warm-up with the `basic` persona's read flow. Medians and their ratio (target: within 20%).
  * 2. Throughput: autocannon (this process) against children: Express 5's hello world, then an
- *    authenticated GetBalance on the mock (log level warn; once more at info with stdout to /dev/null).
+ *    authenticated GetBalance on the mock (log level warn; once more at info with stdout to /dev/null),
+ *    with scenario control on: a fault rule (on another operation), `Prefer: delay=0`, the journal.
  *    req/s, p99 and the ratios mock/hello (targets: req/s >= 0.7, p99 <= 2); every mock reply must be 200.
  *
  * Prints a table, then one JSON line `{"scale": ..., "throughput": ...}`, also written to
@@ -298,8 +299,18 @@ async function loadMock(
   try {
     const session = await client.login('basic');
     client.close();
+    // Scenario control on, as a test suite would have it: a fault rule the pipeline must check on every
+    // call (it names another operation, so GetBalance still answers 200), `Prefer` parsed on every
+    // request, and the request journal recording (default size).
+    const fault = await fetch(`http://127.0.0.1:${server.port}/__admin/faults`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ operationId: 'MakePayment', status: 503 }),
+    });
+    if (fault.status !== 201) throw new Error(`could not add the bench's fault rule: ${fault.status}`);
     const url = `http://127.0.0.1:${server.port}/api/energy/devices/${session.deviceId}/balance`;
-    const figures = await load(server, url, apiHeaders(session.accessToken), durationS);
+    const headers = { ...apiHeaders(session.accessToken), Prefer: 'delay=0' };
+    const figures = await load(server, url, headers, durationS);
     if (server.exitStatus()) throw new Error(`${server.name} died under load:\n${server.output()}`);
     return figures;
   } finally {

@@ -1,5 +1,6 @@
-import type { CompiledOperation, Violation } from '../mock/contract';
-import { checkResponse, mediaTypeOf } from '../mock/contract';
+import type { ValidateFunction } from 'ajv';
+import type { CompiledContract, CompiledOperation, ResponseSpec, Schema, Violation } from '../mock/contract';
+import { SCHEMA_BASE, checkResponse, mediaTypeOf } from '../mock/contract';
 import type { Expectation, HttpResponse } from './types';
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -31,11 +32,17 @@ export function expectContract(
   const mediaType = mediaTypeOf(res.headers['content-type']);
   if (res.status >= 400) {
     const gatewayShape = isObject(body) && 'statusCode' in body && 'message' in body;
+    // The gateway's own answers (401, 403 quota, 429, 500, 503) are its JSON where the contract says so.
+    const gatewayDeclared = op.spec.responses.get(res.status)?.content.has('application/json') === true;
     if (mediaType === 'application/problem+json' && !(isObject(body) && typeof body.type === 'string')) {
       out.push(v('#', 'a problem document (RFC 9457) under application/problem+json', JSON.stringify(body)));
-    } else if (mediaType === 'application/json' && !(res.status === 401 && gatewayShape)) {
+    } else if (mediaType === 'application/json' && !(gatewayShape && gatewayDeclared)) {
       out.push(
-        v('content-type', 'application/problem+json (only the gateway 401 is application/json)', mediaType),
+        v(
+          'content-type',
+          "application/problem+json (application/json only for the gateway's own answers the contract declares)",
+          mediaType,
+        ),
       );
     } else if (mediaType !== 'application/json' && mediaType !== 'application/problem+json') {
       if (!out.some((x) => x.pointer === 'content-type')) {
@@ -51,6 +58,11 @@ export function expectContract(
         res.headers['x-request-id'] ?? 'absent',
       ),
     );
+  }
+  if (res.status >= 400 && mediaType === 'application/json' && isObject(body) && 'statusCode' in body) {
+    // The gateway's JSON names the HTTP status too.
+    if (body.statusCode !== res.status)
+      out.push(v('#/statusCode', `${res.status} (the HTTP status)`, JSON.stringify(body.statusCode)));
   }
   if (res.status >= 400 && mediaType === 'application/problem+json' && isObject(body)) {
     // RFC 9457 section 3.1.2: the status member, when present, is the HTTP status.
@@ -103,4 +115,86 @@ export function expectContract(
     }
   }
   return out;
+}
+
+/** The operationId under which the router's own answers (`x-router-responses`) are checked and reported. */
+export const ROUTER = '(router)';
+
+/** Follows internal `$ref`s of `doc`; a schema file reference becomes the URI ajv registered it under. */
+function derefAll(doc: Record<string, unknown>, node: unknown, depth = 0): unknown {
+  if (depth > 32) throw new Error('x-router-responses: $ref nesting too deep');
+  if (Array.isArray(node)) return node.map((n) => derefAll(doc, n, depth + 1));
+  if (!isObject(node)) return node;
+  const ref = node.$ref;
+  if (typeof ref === 'string' && ref.startsWith('#/')) {
+    const target = ref
+      .slice(2)
+      .split('/')
+      .reduce<unknown>((n, t) => (isObject(n) ? n[t.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), doc);
+    return derefAll(doc, target, depth + 1);
+  }
+  if (typeof ref === 'string') return { ...node, $ref: SCHEMA_BASE + ref.replace(/^\.\//, '').replace(/^schemas\//, '') };
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, derefAll(doc, v, depth + 1)]));
+}
+
+const routers = new WeakMap<CompiledContract, CompiledOperation | null>();
+
+/**
+ * The contract's router answers (`x-router-responses`: 404 for an unknown path, 405 with `Allow` for
+ * another method on a known path) as one operation, `(router)`, so `expectContract` checks them like
+ * any declared response; undefined when the contract declares none. Compiled once per contract.
+ */
+export function routerOperation(contract: CompiledContract): CompiledOperation | undefined {
+  if (routers.has(contract)) return routers.get(contract) ?? undefined;
+  const doc = contract.contract.document;
+  const raw = doc['x-router-responses'];
+  if (!isObject(raw)) {
+    routers.set(contract, null);
+    return undefined;
+  }
+  const responses = new Map<number, ResponseSpec>();
+  const bodies = new Map<string, ValidateFunction>();
+  const headers = new Map<string, ValidateFunction>();
+  for (const [code, r] of Object.entries(derefAll(doc, raw) as Record<string, unknown>)) {
+    if (!/^\d{3}$/.test(code) || !isObject(r)) continue;
+    const status = Number(code);
+    const content = new Map<string, { schema?: Schema; example?: unknown; examples: Map<string, unknown> }>();
+    for (const [mediaType, m] of Object.entries(isObject(r.content) ? r.content : {})) {
+      const schema = isObject(m) && isObject(m.schema) ? m.schema : undefined;
+      content.set(mediaType, { schema, examples: new Map() });
+      if (schema) bodies.set(`${status} ${mediaType}`, contract.ajv.compile(schema));
+    }
+    const declaredHeaders = new Map<string, { required: boolean; schema?: Schema }>();
+    for (const [name, h] of Object.entries(isObject(r.headers) ? r.headers : {})) {
+      if (!isObject(h)) continue;
+      const schema = isObject(h.schema) ? h.schema : undefined;
+      declaredHeaders.set(name, { required: h.required === true, schema });
+      // Router headers are strings (X-Request-ID, Allow): the strict validator reads them as they come.
+      if (schema) headers.set(`${status} ${name.toLowerCase()}`, contract.ajv.compile(schema));
+    }
+    responses.set(status, {
+      status,
+      description: String(r.description ?? ''),
+      content,
+      headers: declaredHeaders,
+    });
+  }
+  const op: CompiledOperation = {
+    spec: {
+      operationId: ROUTER,
+      method: 'get',
+      path: '',
+      summary: "The router's answers before an operation is chosen",
+      tags: [],
+      parameters: [],
+      responses,
+      security: [],
+      requiresBearer: false,
+    },
+    request: { body: new Map() },
+    responses: bodies,
+    responseHeaders: headers,
+  };
+  routers.set(contract, op);
+  return op;
 }

@@ -12,11 +12,7 @@ const items = (res: HttpResponse): Json[] =>
 /** Reads a one-time code: from the mock's dev outbox, or from a person at a terminal. */
 async function readOtp(s: Session, otpId: string, destination: string): Promise<string | undefined> {
   if (s.target.isMock) {
-    const res = await s.transport.send({
-      method: 'GET',
-      path: `/__admin/outbox?otpId=${encodeURIComponent(otpId)}`,
-      headers: {},
-    });
+    const res = await s.admin('GET', `/__admin/outbox?otpId=${encodeURIComponent(otpId)}`);
     const messages = Array.isArray(res.body) ? (res.body as Json[]) : [];
     const code = messages.find((m) => m.otpId === otpId)?.code;
     if (typeof code === 'string') {

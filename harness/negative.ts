@@ -249,11 +249,10 @@ function parameterMutations(
 async function expiredToken(s: Session): Promise<string | undefined> {
   if (s.target.credentials.expiredAccessToken) return s.target.credentials.expiredAccessToken;
   if (!s.target.isMock || s.target.stateless || !s.ctx.accountNumber) return undefined;
-  const res = await s.transport.send({
-    method: 'GET',
-    path: `/__admin/tokens/expired?accountNumber=${encodeURIComponent(s.ctx.accountNumber)}`,
-    headers: {},
-  });
+  const res = await s.admin(
+    'GET',
+    `/__admin/tokens/expired?accountNumber=${encodeURIComponent(s.ctx.accountNumber)}`,
+  );
   const token = (res.body as { access_token?: unknown } | undefined)?.access_token;
   if (res.status !== 200 || typeof token !== 'string') return undefined;
   s.redactor.add(token);

@@ -46,6 +46,8 @@ export class Session {
   readonly cases: CaseResult[] = [];
   readonly ctx: FlowContext = {};
   negativeCases = 0;
+  /** The answer to the reset before the run (`POST /__admin/reset`), checked by the admin suite. */
+  resetResponse?: HttpResponse;
 
   constructor(
     readonly target: Target,
@@ -61,6 +63,7 @@ export class Session {
       c.username,
       c.accessToken,
       c.expiredAccessToken,
+      c.adminToken,
     ]) {
       this.redactor.add(secret);
     }
@@ -104,13 +107,47 @@ export class Session {
     });
     // A stateless mock answers from examples and cannot echo; everything else must.
     if (!this.target.stateless) res.requestId = headers['X-Request-ID'];
-    // Secrets seen in answers are redacted from everything written later.
+    this.learnSecrets(res);
+    return res;
+  }
+
+  /**
+   * Sends a request to a procode-mock's control plane (`contracts/admin.openapi.yaml`): no subscription
+   * key; `Authorization: Bearer <PROCODE_ADMIN_TOKEN>` when one is set, unless `token` is false.
+   * @param path the path with its query string, e.g. `/__admin/outbox?otpId=...`.
+   */
+  async admin(
+    method: string,
+    path: string,
+    opts: { json?: unknown; raw?: string; contentType?: string; token?: boolean } = {},
+  ): Promise<HttpResponse> {
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'X-Request-ID': `procode-contract-${randomUUID()}`,
+    };
+    const { adminToken } = this.target.credentials;
+    if (adminToken && opts.token !== false) headers.Authorization = `Bearer ${adminToken}`;
+    let body: string | undefined;
+    if (opts.raw !== undefined) {
+      body = opts.raw;
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+    } else if (opts.json !== undefined) {
+      body = JSON.stringify(opts.json);
+      headers['Content-Type'] = 'application/json';
+    }
+    const res = await this.transport.send({ method, path, headers, body });
+    res.requestId = headers['X-Request-ID'];
+    this.learnSecrets(res);
+    return res;
+  }
+
+  /** Secrets seen in answers (tokens) are redacted from everything written later. */
+  private learnSecrets(res: HttpResponse): void {
     const b = res.body as Record<string, unknown> | undefined;
     if (b && typeof b === 'object') {
       for (const k of ['access_token', 'refresh_token'])
         if (typeof b[k] === 'string') this.redactor.add(b[k] as string);
     }
-    return res;
   }
 
   /** Sends a request and records a case: the response must conform and meet `expectation`. */

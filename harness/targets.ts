@@ -29,8 +29,8 @@ export function loadEnvironments(dir: string = CONTRACT_DIR): Record<string, Env
 /**
  * Credentials from the environment (`PROCODE_SUBSCRIPTION_KEY`, `PROCODE_CLIENT_ID`,
  * `PROCODE_CLIENT_SECRET`, `PROCODE_USERNAME`, `PROCODE_PASSWORD`, `PROCODE_ACCESS_TOKEN`,
- * `PROCODE_EXPIRED_ACCESS_TOKEN`); for a mock, what is missing defaults to `fixtures/personas.json`
- * (the `basic` persona).
+ * `PROCODE_EXPIRED_ACCESS_TOKEN`, and for a mock `PROCODE_ADMIN_TOKEN`); for a mock, what is missing
+ * defaults to `fixtures/personas.json` (the `basic` persona).
  * @throws TargetError when a real environment lacks the subscription key or client credentials.
  */
 export function credentialsFromEnv(env: NodeJS.ProcessEnv, isMock: boolean): Credentials {
@@ -53,6 +53,8 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv, isMock: boolean): Cre
     password: pick('PROCODE_PASSWORD', basic.password),
     accessToken: env.PROCODE_ACCESS_TOKEN || undefined,
     expiredAccessToken: env.PROCODE_EXPIRED_ACCESS_TOKEN || undefined,
+    // Only a procode-mock has a control plane; a real environment is never sent it.
+    adminToken: (isMock && env.PROCODE_ADMIN_TOKEN) || undefined,
   };
   if (!credentials.accessToken && !(credentials.username && credentials.password)) {
     throw new TargetError('set PROCODE_USERNAME and PROCODE_PASSWORD, or PROCODE_ACCESS_TOKEN');

@@ -12,6 +12,8 @@ export interface Credentials {
   accessToken?: string;
   /** An access token known to have expired, to check the expired-token answer on a real environment. */
   expiredAccessToken?: string;
+  /** The admin token of a procode-mock started with `PROCODE_ADMIN_TOKEN` (sent to `/__admin` only). */
+  adminToken?: string;
 }
 
 /** Something the harness checks: the in-process mock or any base URL. */
@@ -72,7 +74,9 @@ export interface Expectation {
 export interface CaseResult {
   /** Human name, e.g. `MakePayment: body #/amountPence below minimum`. */
   name: string;
-  suite: 'flow' | 'negative' | 'security' | 'scenario' | 'stateless';
+  suite: 'flow' | 'negative' | 'security' | 'scenario' | 'stateless' | 'prefer' | 'admin';
+  /** The contract the case was checked against: the Procode API's (default) or the mock's admin API's. */
+  contract?: 'admin';
   operationId: string;
   status?: number;
   /** Contract violations and unmet expectations. */
@@ -82,14 +86,31 @@ export interface CaseResult {
   durationMs: number;
 }
 
+/** operationId -> declared status -> exercised. */
+export type Coverage = Record<string, Record<string, boolean>>;
+
+/** What the run found of a procode-mock's control plane (`contracts/admin.openapi.yaml`). */
+export interface AdminResult {
+  /** Admin operationId -> declared status -> exercised. */
+  coverage: Coverage;
+  /** The router's own answers under `/__admin` (`x-router-responses`: 404, 405) -> exercised. */
+  router: Record<string, boolean>;
+  /** Why the admin contract was not (fully) checked: `/__admin` answers 404, or needs an admin token. */
+  skipped?: string;
+}
+
 /** Everything one run found. */
 export interface RunResult {
   target: string;
   startedAt: string;
   durationMs: number;
   cases: CaseResult[];
-  /** operationId -> declared status -> exercised. */
-  coverage: Record<string, Record<string, boolean>>;
+  /** The Procode API contract: operationId -> declared status -> exercised. */
+  coverage: Coverage;
+  /** API statuses exercised only by asking a mock for them (`Prefer: code=`): operationId -> statuses. */
+  preferOnly?: Record<string, string[]>;
+  /** The admin contract, when the target is a procode-mock and the admin suite ran. */
+  admin?: AdminResult;
   /** Generated negative cases (for the note). */
   negativeCases: number;
   /** Why the run stopped early without judging the target (refused credentials). */

@@ -62,6 +62,19 @@ export function program(): Command {
       'each refresh returns a new refresh token and retires the old one (RFC 9700)',
     )
     .addOption(
+      new Option(
+        '--prefer <on|off>',
+        'honour Prefer: code/example/delay and __code/__example/__delay (default on)',
+      ).choices(['on', 'off']),
+    )
+    .addOption(
+      new Option('--admin <on|off>', 'serve the control plane under /__admin (default on)').choices([
+        'on',
+        'off',
+      ]),
+    )
+    .option('--journal-size <n>', 'requests kept in the admin journal, 0 to 100000 (default 1000)')
+    .addOption(
       new Option('--gateway-errors <shape>', 'subscription-key 401 shape').choices(['apim', 'problem']),
     )
     .addOption(
@@ -89,6 +102,9 @@ export function program(): Command {
         logLevel: o.logLevel as string | undefined,
         paymentDelaySeconds: o.paymentDelay as string | undefined,
         refreshRotation: o.refreshRotation === true ? true : undefined,
+        prefer: o.prefer as string | undefined,
+        admin: o.admin as string | undefined,
+        journalSize: o.journalSize as string | undefined,
       };
       await serveUntilSignal(loadConfig(overrides));
     });

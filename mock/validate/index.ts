@@ -78,6 +78,12 @@ export function validateRequest(
   for (const p of op.spec.parameters) {
     if (p.in !== 'path' && p.in !== 'query') continue;
     const part = p.in === 'path' ? path : query;
+    // A parameter declared as an array (style form, explode: OpenAPI 3.1 section 4.8.12.4) is repeated to
+    // give several values; one value is an array of one.
+    if (p.schema.type === 'array') {
+      if (typeof part[p.name] === 'string') part[p.name] = [part[p.name]];
+      continue;
+    }
     const fault = textFault(part[p.name], p.schema);
     if (fault) {
       errors.push({ in: p.in, pointer: pointer([p.name]), detail: fault });
