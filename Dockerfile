@@ -48,8 +48,9 @@ RUN mkdir /reports && chown node:node /reports
 USER node
 EXPOSE 4010
 # node, not curl (the slim image has none); follows PROCODE_PORT/PORT and PROCODE_TLS as the mock does.
+# Healthy when the mock answers at all (below 500): /__admin/health is 200, or 404 with `--admin off`.
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
-  CMD ["node", "-e", "const e=process.env,t=/^(1|true|yes|on)$/i.test(e.PROCODE_TLS||'')||!!e.PROCODE_TLS_CERT;require(t?'https':'http').get({host:'127.0.0.1',port:e.PROCODE_PORT||e.PORT||4010,path:'/__admin/health',rejectUnauthorized:false,timeout:2500},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1)).on('timeout',()=>process.exit(1))"]
+  CMD ["node", "-e", "const e=process.env,t=/^(1|true|yes|on)$/i.test(e.PROCODE_TLS||'')||!!e.PROCODE_TLS_CERT;require(t?'https':'http').get({host:'127.0.0.1',port:e.PROCODE_PORT||e.PORT||4010,path:'/__admin/health',rejectUnauthorized:false,timeout:2500},r=>process.exit(r.statusCode<500?0:1)).on('error',()=>process.exit(1)).on('timeout',()=>process.exit(1))"]
 # node is PID 1: `serve` handles SIGTERM and SIGINT itself (graceful stop, exit 0), and `contract`
 # stops at once on either (exit 130), so no init process is needed.
 ENTRYPOINT ["node", "/app/dist/mock/cli.js"]

@@ -35,7 +35,13 @@ export function expectContract(
     // The gateway's own answers (401, 403 quota, 429, 500, 503) are its JSON where the contract says so.
     const gatewayDeclared = op.spec.responses.get(res.status)?.content.has('application/json') === true;
     if (mediaType === 'application/problem+json' && !(isObject(body) && typeof body.type === 'string')) {
-      out.push(v('#', 'a problem document (RFC 9457) under application/problem+json', JSON.stringify(body)));
+      out.push(
+        v(
+          '#',
+          'a problem document (RFC 9457) under application/problem+json',
+          JSON.stringify(body) ?? 'none',
+        ),
+      );
     } else if (mediaType === 'application/json' && !(gatewayShape && gatewayDeclared)) {
       out.push(
         v(
@@ -62,12 +68,14 @@ export function expectContract(
   if (res.status >= 400 && mediaType === 'application/json' && isObject(body) && 'statusCode' in body) {
     // The gateway's JSON names the HTTP status too.
     if (body.statusCode !== res.status)
-      out.push(v('#/statusCode', `${res.status} (the HTTP status)`, JSON.stringify(body.statusCode)));
+      out.push(
+        v('#/statusCode', `${res.status} (the HTTP status)`, JSON.stringify(body.statusCode) ?? 'absent'),
+      );
   }
   if (res.status >= 400 && mediaType === 'application/problem+json' && isObject(body)) {
     // RFC 9457 section 3.1.2: the status member, when present, is the HTTP status.
     if (body.status !== res.status)
-      out.push(v('#/status', `${res.status} (the HTTP status)`, JSON.stringify(body.status)));
+      out.push(v('#/status', `${res.status} (the HTTP status)`, JSON.stringify(body.status) ?? 'absent'));
     if (
       res.requestId !== undefined &&
       typeof body.instance === 'string' &&
@@ -130,10 +138,14 @@ function derefAll(doc: Record<string, unknown>, node: unknown, depth = 0): unkno
     const target = ref
       .slice(2)
       .split('/')
-      .reduce<unknown>((n, t) => (isObject(n) ? n[t.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), doc);
+      .reduce<unknown>(
+        (n, t) => (isObject(n) ? n[t.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined),
+        doc,
+      );
     return derefAll(doc, target, depth + 1);
   }
-  if (typeof ref === 'string') return { ...node, $ref: SCHEMA_BASE + ref.replace(/^\.\//, '').replace(/^schemas\//, '') };
+  if (typeof ref === 'string')
+    return { ...node, $ref: SCHEMA_BASE + ref.replace(/^\.\//, '').replace(/^schemas\//, '') };
   return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, derefAll(doc, v, depth + 1)]));
 }
 

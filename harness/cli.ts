@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
-import { runContract, coverageRatio, violationsOf } from './runner';
+import { adminCoverageLine, runContract, coverageRatio, violationsOf } from './runner';
 import { writeReports } from './reports';
 import { resolveTarget, TargetError } from './targets';
 import type { Target } from './types';
@@ -116,6 +116,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     `${result.cases.length} cases, ${result.cases.filter((c) => c.violations.length).length} failed, ${result.cases.filter((c) => c.skipped).length} skipped; ` +
       `${drift.length} violation(s); ${result.negativeCases} generated negative cases; coverage ${(ratio * 100).toFixed(1)}%; ${(result.durationMs / 1000).toFixed(1)} s`,
   );
+  // The mock's control plane has its own contract and its own figure; the one above is the API's.
+  const adminLine = adminCoverageLine(result);
+  if (adminLine) say(adminLine);
   if (opts.report) for (const f of writeReports(result, opts.report)) say(`wrote ${f}`);
   if (ratio * 100 < opts.minCoverage)
     say(`coverage ${(ratio * 100).toFixed(1)}% is under --min-coverage ${opts.minCoverage}%`);

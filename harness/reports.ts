@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunResult } from './types';
-import { coverageRatio, violationsOf } from './runner';
+import type { Coverage, RunResult } from './types';
+import { adminCoverageLine, adminCoverageRatio, coverageCounts, coverageRatio, violationsOf } from './runner';
 
 function xml(s: string): string {
   return (
@@ -16,7 +16,10 @@ function xml(s: string): string {
   );
 }
 
-/** JUnit XML (one testsuite per suite kind, one testcase per case) for CI. Cases are already redacted. */
+/**
+ * JUnit XML (one testsuite per suite kind, one testcase per case) for CI; the admin contract's cases are
+ * their own testsuite, `admin`. Cases are already redacted.
+ */
 export function junitXml(result: RunResult): string {
   const bySuite = new Map<string, RunResult['cases']>();
   for (const c of result.cases) bySuite.set(c.suite, [...(bySuite.get(c.suite) ?? []), c]);
@@ -51,26 +54,78 @@ export function junitXml(result: RunResult): string {
   return lines.join('\n') + '\n';
 }
 
-/** Operation x declared status coverage as Markdown (a table, exercised statuses ticked). */
+/** Table rows of one coverage table; statuses in `marked` get a `*`. */
+function coverageRows(coverage: Coverage, marked: Record<string, string[]> = {}): string[] {
+  const out = ['| operation | exercised | not exercised |', '|---|---|---|'];
+  for (const [op, row] of Object.entries(coverage)) {
+    const hit = Object.entries(row)
+      .filter(([, v]) => v)
+      .map(([k]) => (marked[op]?.includes(k) ? `${k}*` : k));
+    const miss = Object.entries(row)
+      .filter(([, v]) => !v)
+      .map(([k]) => k);
+    out.push(`| ${op} | ${hit.join(' ') || '-'} | ${miss.join(' ') || '-'} |`);
+  }
+  return out;
+}
+
+/**
+ * Operation x declared status coverage as Markdown: the API contract's table (statuses reached only with
+ * `Prefer: code=` marked `*`), then, for a procode-mock, the admin contract's.
+ */
 export function coverageMarkdown(result: RunResult): string {
   const out = [
     `# Contract coverage: ${result.target}`,
     '',
     `${(coverageRatio(result) * 100).toFixed(1)}% of declared operation x status pairs exercised; ${result.negativeCases} generated negative cases.`,
     '',
-    '| operation | exercised | not exercised |',
-    '|---|---|---|',
+    ...coverageRows(result.coverage, result.preferOnly),
   ];
-  for (const [op, row] of Object.entries(result.coverage)) {
-    const hit = Object.entries(row)
-      .filter(([, v]) => v)
-      .map(([k]) => k);
-    const miss = Object.entries(row)
-      .filter(([, v]) => !v)
-      .map(([k]) => k);
-    out.push(`| ${op} | ${hit.join(' ') || '-'} | ${miss.join(' ') || '-'} |`);
+  if (result.preferOnly) {
+    out.push('', '\\* reached only by asking the mock for it (`Prefer: code=`, RFC 7240).');
+  }
+  if (result.admin) {
+    out.push('', '## Admin contract (`contracts/admin.openapi.yaml`)', '', `${adminCoverageLine(result)}.`);
+    if (!result.admin.skipped) {
+      out.push('', ...coverageRows(result.admin.coverage));
+      const router = Object.entries(result.admin.router);
+      if (router.length) {
+        const list = (hit: boolean) =>
+          router
+            .filter(([, v]) => v === hit)
+            .map(([k]) => k)
+            .join(' ') || '-';
+        out.push(`| (router: x-router-responses) | ${list(true)} | ${list(false)} |`);
+      }
+    }
   }
   return out.join('\n') + '\n';
+}
+
+/** The coverage.json document: the API contract's coverage as before, and the admin contract's apart. */
+function coverageJson(result: RunResult): Record<string, unknown> {
+  const doc: Record<string, unknown> = {
+    target: result.target,
+    ratio: coverageRatio(result),
+    negativeCases: result.negativeCases,
+    coverage: result.coverage,
+  };
+  if (result.preferOnly) doc.preferOnly = result.preferOnly;
+  if (result.admin) {
+    const c = coverageCounts(result.admin.coverage);
+    doc.admin = {
+      contract: 'admin.openapi.yaml',
+      ratio: adminCoverageRatio(result),
+      operations: c.operations,
+      operationsExercised: c.operationsHit,
+      pairs: c.pairs,
+      pairsExercised: c.pairsHit,
+      ...(result.admin.skipped ? { skipped: result.admin.skipped } : {}),
+      coverage: result.admin.coverage,
+      router: result.admin.router,
+    };
+  }
+  return doc;
 }
 
 /** The drift report as Markdown: operation, JSON pointer, expected, actual. */
@@ -102,19 +157,7 @@ export function writeReports(result: RunResult, dir: string): string[] {
   mkdirSync(dir, { recursive: true });
   const files: [string, string][] = [
     ['junit.xml', junitXml(result)],
-    [
-      'coverage.json',
-      JSON.stringify(
-        {
-          target: result.target,
-          ratio: coverageRatio(result),
-          negativeCases: result.negativeCases,
-          coverage: result.coverage,
-        },
-        null,
-        2,
-      ) + '\n',
-    ],
+    ['coverage.json', JSON.stringify(coverageJson(result), null, 2) + '\n'],
     ['coverage.md', coverageMarkdown(result)],
     [
       'drift.json',

@@ -9,7 +9,7 @@ type Json = Record<string, unknown>;
 /**
  * Stateful cases that reach the statuses a plain negative case cannot: 404 for ids that are not the
  * caller's, 409 for a balance of a device that is not a prepayment meter, 405 with Allow; and, where
- * writes are allowed, 402/409/410/422/429 and 413. Mock-only where they need the mock's test data
+ * writes are allowed, 202 (a pending payment), 402/409/410/422/429 and 413. Mock-only where they need the mock's test data
  * (the two-factor persona, the decline token).
  */
 export async function scenarios(s: Session): Promise<void> {
@@ -276,6 +276,16 @@ export async function scenarios(s: Session): Promise<void> {
       'MakePayment',
       { json: body, headers: { 'Idempotency-Key': key } },
       { statuses: [402] },
+    );
+    await s.check(
+      'MakePayment: a payment token whose payment is pending (202)',
+      'scenario',
+      'MakePayment',
+      {
+        json: { ...body, paymentToken: personas.paymentTokens.pending },
+        headers: { 'Idempotency-Key': randomUUID() },
+      },
+      { statuses: [202], header: 'Location' },
     );
     await s.check(
       'MakePayment: the same Idempotency-Key with another body',

@@ -152,7 +152,7 @@ export function createApp(options: AppOptions = {}): MockApp {
           operationId: locals.operation?.spec.operationId,
           status: res.writableFinished ? res.statusCode : 0,
           problemType,
-          accountNumber: locals.principal?.accountNumber,
+          accountNumber: locals.principal?.accountNumber ?? locals.accountNumber,
           durationMs: Number(process.hrtime.bigint() - started) / 1e6,
           requestHeaders: req.headers,
           query: req.query as Record<string, unknown>,

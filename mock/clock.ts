@@ -74,7 +74,8 @@ export class ScenarioClock implements Clock {
     return {
       now: isoTimestamp(now),
       mode: this.frozenAt !== undefined ? 'frozen' : this.offsetMs !== 0 ? 'offset' : 'system',
-      offsetSeconds: (now - this.base.now()) / 1000,
+      // Exact when moved by an offset (no second reading of the base clock to race with).
+      offsetSeconds: this.frozenAt !== undefined ? (now - this.base.now()) / 1000 : this.offsetMs / 1000,
     };
   }
 }

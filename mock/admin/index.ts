@@ -22,6 +22,12 @@ import personas from '../../fixtures/personas.json';
 /** Where the admin API's contract is served (the live docs bundle it beside the API's). */
 export const ADMIN_CONTRACT_URL = '/docs/admin.openapi.json';
 
+/** The latest instant the mock's clock may show (RFC 3339 has four-digit years). */
+const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** Largest admin request body (a whole state document), in bytes. */
+export const ADMIN_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
 /** The admin API's answer to a missing or wrong admin token (RFC 6750 section 3). */
 const ADMIN_CHALLENGE = 'Bearer realm="procode-admin"';
 
@@ -143,22 +149,38 @@ function adminHandlers(services: Services, options: AdminOptions): Record<string
     GetClock: h(() => json(200, clock.state())),
     SetClock: h((ctx) => {
       const at = Date.parse((ctx.body as { now: string }).now);
-      if (!Number.isFinite(at) || at < 0 || at > Date.parse('9999-12-31T23:59:59.999Z')) {
+      if (!Number.isFinite(at) || at < 0 || at > LATEST_INSTANT) {
         throw problem(PROBLEMS.VALIDATION_ERROR, 'now must be an RFC 3339 date-time from 1970 to 9999.', {
           errors: [
             { in: 'body', pointer: '#/now', detail: 'must be an RFC 3339 date-time from 1970 to 9999' },
           ],
         });
       }
+      const before = clock.now();
       clock.freeze(at);
+      if (at < before) store.clearTimeWindows();
       return json(200, clock.state());
     }),
     AdvanceClock: h((ctx) => {
-      clock.advance((ctx.body as { seconds: number }).seconds);
+      const { seconds } = ctx.body as { seconds: number };
+      if (clock.now() + seconds * 1000 > LATEST_INSTANT) {
+        throw problem(PROBLEMS.VALIDATION_ERROR, 'seconds would move the clock past the year 9999.', {
+          errors: [
+            {
+              in: 'body',
+              pointer: '#/seconds',
+              detail: 'would move the clock past 9999-12-31T23:59:59.999Z',
+            },
+          ],
+        });
+      }
+      clock.advance(seconds);
       return json(200, clock.state());
     }),
     ResetClock: h(() => {
+      const before = clock.now();
       clock.resume();
+      if (clock.now() < before) store.clearTimeWindows();
       return json(200, clock.state());
     }),
     ListFaults: h(() => json(200, { items: store.faults.list() })),
@@ -220,10 +242,12 @@ export function buildAdminRouter(services: Services, options: AdminOptions): Req
       handlers: adminHandlers(services, options),
       services,
       resolvePrincipal: () => undefined,
+      bodyLimitBytes: Math.max(ADMIN_BODY_LIMIT_BYTES, services.config.bodyLimitBytes),
       onViolation: options.onViolation,
       onInternalError: options.onInternalError,
-      authenticate: async (req: Request, _op: CompiledOperation) => {
-        if (adminToken === undefined) return undefined;
+      authenticate: async (req: Request, op: CompiledOperation) => {
+        // `security: []` (GetHealth) is open to everyone, as the contract says.
+        if (adminToken === undefined || op.spec.security.length === 0) return undefined;
         const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
         if (!m || !same(m[1]!, adminToken)) {
           throw problem(

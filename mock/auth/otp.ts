@@ -67,7 +67,7 @@ export class OtpService {
     this.store.otpSends.set(accountIndex, sends);
     this.prune(now);
     const challenge: OtpChallenge = {
-      otpId: this.random.uuid(),
+      otpId: this.newOtpId(),
       accountIndex,
       channel,
       to,
@@ -128,6 +128,14 @@ export class OtpService {
       );
     }
     challenge.state = 'used';
+  }
+
+  /** A challenge id from the seed that no stored challenge has (the seeded sequence restarts on a reset). */
+  private newOtpId(): string {
+    for (;;) {
+      const id = this.random.uuid();
+      if (!this.store.otpChallenges.has(id)) return id;
+    }
   }
 
   /** Forgets challenges that expired long ago, so the store stays bounded. */

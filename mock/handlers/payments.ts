@@ -111,6 +111,17 @@ function settle(services: Services, pending: PendingPayment): void {
 }
 
 /**
+ * A payment id from the seed (so runs repeat) that no stored payment has: after a reset and a state
+ * import (`PUT /__admin/state`) the seeded sequence starts again, and an id is used once.
+ */
+function newPaymentId(services: Services): string {
+  for (;;) {
+    const id = services.random.uuid();
+    if (!services.store.payments.has(id)) return id;
+  }
+}
+
+/**
  * Settles every PENDING payment whose due time (createdAt + `config.paymentDelaySeconds` seconds) is at
  * or before the mock's clock, in due order (ties in creation order), each as of its due time, so the
  * outcome does not depend on when it is looked at. Settling is lazy: MakePayment, GetPayment,
@@ -176,7 +187,7 @@ const makePayment: Handler = (ctx) => {
   const applied = status === 'APPLIED';
   // Built in the contract's field order, so the JSON reads the same as the schema.
   const payment: PaymentRecord = {
-    paymentId: random.uuid(),
+    paymentId: newPaymentId(ctx.services),
     deviceId: device.device.deviceId,
     amountPence: body.amountPence,
     method: body.method,

@@ -47,6 +47,8 @@ export interface RouterDeps {
    * the admin token.
    */
   authenticate?: (req: Request, op: CompiledOperation) => Promise<Principal | undefined>;
+  /** Largest request body, in bytes (default `config.bodyLimitBytes`; the admin API takes whole state documents). */
+  bodyLimitBytes?: number;
   /**
    * Scenario control (the API only, not the admin API): fault rules before the gateway, and `Prefer`
    * (when `config.prefer`) after validation.
@@ -64,6 +66,8 @@ export interface PipelineLocals {
   principal?: Principal;
   /** The fault rule that acted on this request, if any. */
   fault?: FaultRule;
+  /** The account of the bearer token as the fault stage read it (the journal's accountNumber before authentication). */
+  accountNumber?: string;
   /** `Preference-Applied` (RFC 7240 section 3) for the reply. */
   preferenceApplied?: string;
   /** The body as written (set by the serializer), for the journal. */
@@ -162,9 +166,10 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
   const { contract, handlers, services } = deps;
   const { config } = services;
   // strict: false lets scalars through to validation, which names the real fault ("must be object").
-  const jsonParser = express.json({ limit: config.bodyLimitBytes, strict: false, type: () => true });
+  const bodyLimit = deps.bodyLimitBytes ?? config.bodyLimitBytes;
+  const jsonParser = express.json({ limit: bodyLimit, strict: false, type: () => true });
   const formParser = express.urlencoded({
-    limit: config.bodyLimitBytes,
+    limit: bodyLimit,
     extended: false,
     parameterLimit: 100,
     type: () => true,
@@ -222,6 +227,7 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
       const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(req.headers.authorization ?? '');
       const verdict = m ? await services.tokens.verify(m[1]!) : undefined;
       if (verdict && typeof verdict === 'object') accountNumber = verdict.accountNumber;
+      (res.locals as PipelineLocals).accountNumber = accountNumber;
     }
     const rule = faults.match({ operation: op, method: req.method, path: req.path, accountNumber });
     if (!rule) return false;

@@ -5,6 +5,9 @@ import { PROBLEMS, problem } from '../problem';
 import type { FieldError } from '../problem';
 import { declaredCodes } from './forced';
 
+/** Most fault rules one mock keeps (the admin contract's `FaultList` bound); spent rules make room first. */
+export const MAX_FAULT_RULES = 1000;
+
 /** What a fault rule does to the connection itself (WireMock's faults, bounded). */
 export type ConnectionFault = 'connection-reset' | 'empty-reply' | 'malformed-json' | 'hang';
 
@@ -51,6 +54,17 @@ function templateMatches(template: string, path: string): boolean {
   const a = template.split('/');
   const b = path.split('/');
   return a.length === b.length && a.every((seg, i) => seg === b[i] || (/^\{.+\}$/.test(seg) && b[i] !== ''));
+}
+
+/** A rule's path against a request: the literal path, the operation's template, or another template. */
+function pathMatches(rulePath: string, target: FaultTarget): boolean {
+  // The router serves a path with one trailing slash as the path without it: so does a rule.
+  const path = target.path.length > 1 && target.path.endsWith('/') ? target.path.slice(0, -1) : target.path;
+  return (
+    rulePath === path ||
+    rulePath === target.operation.spec.path ||
+    (rulePath.includes('{') && templateMatches(rulePath, path))
+  );
 }
 
 /**
@@ -133,6 +147,17 @@ export class FaultRules {
           );
       }
     }
+    if (
+      errors.length === 0 &&
+      this.rules.length >= MAX_FAULT_RULES &&
+      !this.rules.some((r) => r.remaining === 0)
+    ) {
+      errors.push({
+        in: 'body',
+        pointer: '#',
+        detail: `there are already ${MAX_FAULT_RULES} live fault rules; DELETE /__admin/faults (or one of them) first`,
+      });
+    }
     if (errors.length > 0) {
       throw problem(
         PROBLEMS.VALIDATION_ERROR,
@@ -152,6 +177,11 @@ export class FaultRules {
       matched: 0,
       ...(input.times !== undefined ? { remaining: input.times } : {}),
     };
+    if (this.rules.length >= MAX_FAULT_RULES) {
+      // validate() made sure there is a spent rule to drop: the oldest one goes.
+      const spent = this.rules.findIndex((r) => r.remaining === 0);
+      if (spent >= 0) this.rules.splice(spent, 1);
+    }
     this.rules.push(rule);
     return rule;
   }
@@ -189,13 +219,7 @@ export class FaultRules {
       if (rule.remaining === 0) continue;
       if (rule.operationId !== undefined && rule.operationId !== target.operation.spec.operationId) continue;
       if (rule.method !== undefined && rule.method !== target.method) continue;
-      if (
-        rule.path !== undefined &&
-        rule.path !== target.path &&
-        rule.path !== target.operation.spec.path &&
-        !(rule.path.includes('{') && templateMatches(rule.path, target.path))
-      )
-        continue;
+      if (rule.path !== undefined && !pathMatches(rule.path, target)) continue;
       if (rule.accountNumber !== undefined && rule.accountNumber !== target.accountNumber) continue;
       if (rule.probability !== undefined) {
         const n = this.seen.get(rule.faultId) ?? 0;

@@ -62,7 +62,10 @@ function requiredHeaders(
   status: number,
   type: ProblemType | undefined,
   have: Record<string, string>,
+  text?: unknown,
 ): Record<string, string> {
+  // An example that says when to come back ("try again in 540 seconds") gets the same Retry-After.
+  const said = typeof text === 'string' ? /in ([0-9]{1,9}) seconds/.exec(text)?.[1] : undefined;
   const out: Record<string, string> = { ...have };
   const present = new Set(Object.keys(have).map((h) => h.toLowerCase()));
   const challenge = type ? CHALLENGES.get(type) : undefined;
@@ -71,7 +74,7 @@ function requiredHeaders(
     const lower = name.toLowerCase();
     if (!header.required || present.has(lower) || out[name] !== undefined) continue;
     if (lower === 'x-request-id' || lower === 'cache-control') continue;
-    if (lower === 'retry-after') out[name] = String(FORCED_RETRY_AFTER_SECONDS);
+    if (lower === 'retry-after') out[name] = said ?? String(FORCED_RETRY_AFTER_SECONDS);
     else if (header.example !== undefined) out[name] = String(header.example);
   }
   return out;
@@ -161,18 +164,20 @@ export function exampleReply(
   const body = chosen.value as Record<string, unknown> | undefined;
   const type = chosen.mediaType === 'application/problem+json' ? typeOfUri(body?.type) : undefined;
   if (type) {
-    const { type: _t, title: _ti, status: _s, detail, instance: _i, ...extensions } = body ?? {};
+    const STANDARD = ['type', 'title', 'status', 'detail', 'instance'];
+    const extensions = Object.fromEntries(Object.entries(body ?? {}).filter(([k]) => !STANDARD.includes(k)));
+    const detail = body?.detail;
     return new Problem(
       type,
       typeof detail === 'string' ? detail : type.title,
       extensions as ProblemExtensions,
-      requiredHeaders(op, chosen.status, type, {}),
+      requiredHeaders(op, chosen.status, type, {}, detail),
     );
   }
   return {
     status: chosen.status,
     body: chosen.value,
-    headers: requiredHeaders(op, chosen.status, undefined, {}),
+    headers: requiredHeaders(op, chosen.status, undefined, {}, body?.message),
     ...(chosen.mediaType !== 'application/json' ? { contentType: chosen.mediaType } : {}),
   };
 }

@@ -65,8 +65,11 @@ const SECRET_FIELDS = new Set([
   'subscription-key',
   'passwordhash',
 ]);
-/** Header names whose values are secrets. */
-const SECRET_HEADERS = new Set(['authorization', 'ocp-apim-subscription-key', 'cookie', 'set-cookie']);
+/** Header names whose values are secrets: credentials of any scheme, keys, tokens, cookies, sessions. */
+const SECRET_HEADER =
+  /authori[sz]ation|token|secret|password|passwd|cookie|session|api-?key|subscription-key|credential/i;
+/** Authentication schemes whose name may stay visible (RFC 9110 section 11.1); the credentials never do. */
+const AUTH_SCHEME = /^(Bearer|Basic|Digest|Negotiate|AzureApiManagementKey) /i;
 
 /** Personal fields (GDPR): masked, so a journal shows their shape but never the person. */
 function maskPersonal(key: string, value: unknown): unknown {
@@ -121,8 +124,11 @@ function redactHeaders(headers: IncomingHttpHeaders | OutgoingHttpHeaders): Reco
     if (raw === undefined) continue;
     const lower = name.toLowerCase();
     const value = Array.isArray(raw) ? raw.join(', ') : String(raw);
-    if (lower === 'authorization') out[lower] = `${value.split(' ')[0] ?? ''} ${REDACTED}`.trim();
-    else out[lower] = SECRET_HEADERS.has(lower) ? REDACTED : value;
+    if (!SECRET_HEADER.test(lower)) out[lower] = value;
+    else {
+      const scheme = AUTH_SCHEME.exec(value);
+      out[lower] = scheme ? `${scheme[1]} ${REDACTED}` : REDACTED;
+    }
   }
   return out;
 }

@@ -67,7 +67,7 @@ export function readPreferences(
     errors.push({
       in: at,
       pointer: at === 'header' ? pointer(['prefer']) : pointer([PREFER_QUERY[name]]),
-      detail: at === 'header' ? `${name} ${detail}` : detail,
+      detail: `${at === 'header' ? name : PREFER_QUERY[name]} ${detail}`,
     });
   };
   const prefs: Preferences = {};

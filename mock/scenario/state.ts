@@ -88,6 +88,13 @@ export function exportState(services: Services): StateDocument {
   };
 }
 
+/** Every number in a JSON value with its path (for whole-pence checks). */
+function numbersIn(value: unknown, path: string[] = []): [string[], number][] {
+  if (typeof value === 'number') return [[path, value]];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => numbersIn(v, [...path, k]));
+}
+
 /**
  * Replaces the overlay with a document's (the schema was checked by the admin contract). Everything is
  * checked against this world before anything changes: the seed and size, that each account exists and
@@ -156,6 +163,11 @@ export function importState(services: Services, doc: StateDocument): ImportSumma
     const device = world.findDevice(p.payment.deviceId);
     if (!device || device.accountIndex !== index)
       bad(['payments', i, 'payment', 'deviceId'], `is not a device of account ${p.accountNumber}`);
+    else if (!device.device.balance)
+      bad(
+        ['payments', i, 'payment', 'deviceId'],
+        'is not a prepayment meter (MakePayment tops up only those)',
+      );
     if (p.payment.utrn !== undefined) {
       if (utrns.has(p.payment.utrn)) bad(['payments', i, 'payment', 'utrn'], 'is used twice');
       utrns.add(p.payment.utrn);
@@ -187,6 +199,16 @@ export function importState(services: Services, doc: StateDocument): ImportSumma
     const device = world.findDevice(b.deviceId);
     if (!device?.device.balance) bad(['balances', i, 'deviceId'], 'is not a prepayment meter of this world');
     if (balances.has(b.deviceId)) bad(['balances', i, 'deviceId'], 'appears twice');
+    for (const [path, value] of numbersIn(b.balance)) {
+      if (!Number.isSafeInteger(value))
+        bad(['balances', i, 'balance', ...path], 'must be a whole number of pence (a safe integer)');
+    }
+    const ec = b.balance.emergencyCredit;
+    if (ec && ec.availablePence > ec.limitPence)
+      bad(
+        ['balances', i, 'balance', 'emergencyCredit', 'availablePence'],
+        'must not be more than limitPence',
+      );
     balances.set(b.deviceId, { state: b.balance, changedAt: Date.parse(b.changedAt) });
   });
 

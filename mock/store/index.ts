@@ -197,6 +197,17 @@ export class Store {
     return undefined;
   }
 
+  /**
+   * Forgets the counters of every time window (SendOTP's, the password throttle's, the gateway's rate
+   * limits and quotas): called when the admin API moves the clock backwards, where events counted "in
+   * the future" would otherwise hold a window shut for as long as the clock went back.
+   */
+  clearTimeWindows(): void {
+    this.otpSends.clear();
+    this.loginFailures.clear();
+    this.gatewayWindows.clear();
+  }
+
   /** Drops every change: the world is back to what the seed generates. */
   reset(): void {
     this.registrations.clear();

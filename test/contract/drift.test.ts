@@ -326,6 +326,38 @@ const rows: Row[] = [
     pointers: ['#/type'],
     suites: ['flow', 'scenario'],
   },
+  // Statuses reached only by asking the mock for them (Prefer: code=, RFC 7240).
+  {
+    kind: 'Preference-Applied missing on a forced 503',
+    operationId: 'GetPremise',
+    drift: {
+      method: 'GET',
+      path: PREMISE,
+      status: 503,
+      apply: (r) => r.res.removeHeader('Preference-Applied'),
+    },
+    pointers: ['header:Preference-Applied'],
+    suites: ['flow', 'prefer'],
+  },
+  {
+    kind: 'Retry-After missing on a forced 503',
+    operationId: 'GetBalance',
+    drift: { method: 'GET', path: BALANCE, status: 503, apply: (r) => r.res.removeHeader('Retry-After') },
+    pointers: ['header:Retry-After'],
+    suites: ['flow', 'prefer'],
+  },
+  {
+    kind: "the gateway's 403 quota JSON as application/problem+json",
+    operationId: 'TokenRequest',
+    drift: {
+      method: 'POST',
+      path: /^\/api\/identity\/auth\/TokenRequest$/,
+      status: 403,
+      apply: (r) => void r.res.setHeader('Content-Type', 'application/problem+json; charset=utf-8'),
+    },
+    pointers: ['content-type', '#'],
+    suites: ['flow', 'prefer'],
+  },
 ];
 
 test('control: the undrifted mock gives zero violations', async () => {

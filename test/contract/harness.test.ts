@@ -45,6 +45,9 @@ test('the in-process mock conforms: no violation, every declared operation x sta
   expect(coverageRatio(result)).toBe(1);
   expect(result.negativeCases).toBeGreaterThan(150);
   expect(result.cases.filter((c) => c.skipped)).toEqual([]);
+  // The mock's control plane is checked too, against its own contract, and counted apart.
+  expect(result.admin?.skipped).toBeUndefined();
+  expect(Object.values(result.admin!.coverage).every((row) => Object.values(row).some(Boolean))).toBe(true);
   const console = lines.join('\n');
   for (const secret of SECRETS) expect(console).not.toContain(secret);
   expect(console).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/);
@@ -123,6 +126,9 @@ describe('over HTTP', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('read-only');
+    // A real environment is never asked for a status (Prefer) nor looked at under /__admin.
+    expect(run.stdout).not.toMatch(/\[prefer\]|\[admin\]|admin contract/);
+    expect(JSON.parse(readFileSync(join(dir, 'coverage.json'), 'utf8')).admin).toBeUndefined();
     expect(run.stdout).toMatch(/skip \[flow\] MakePayment .*needs --allow-writes/);
     expect(readdirSync(dir).sort()).toEqual([
       'coverage.json',
@@ -138,6 +144,12 @@ describe('over HTTP', () => {
     // Read-only: the stand-in received no write (no code sent, no payment made).
     const outbox = spawnSync('curl', ['-s', `${standIn.base}/__admin/outbox`], { encoding: 'utf8' });
     expect(JSON.parse(outbox.stdout)).toEqual([]);
+    const journal = spawnSync('curl', ['-s', `${standIn.base}/__admin/requests?limit=1000`], {
+      encoding: 'utf8',
+    });
+    const entries = (JSON.parse(journal.stdout) as { items: { request: { headers: object } }[] }).items;
+    expect(entries.length).toBeGreaterThan(50);
+    expect(entries.filter((e) => 'prefer' in e.request.headers)).toEqual([]);
   });
 
   test.each([
@@ -169,6 +181,16 @@ describe('over HTTP', () => {
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/coverage \d+\.\d% is under --min-coverage 90%/);
     expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toMatch(/failures="1"/);
+  });
+
+  test('against a procode-mock (--mock) the summary has a line of its own for the admin contract', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procode-mock-'));
+    const run = cli(['--target', server.base, '--mock', '--quiet', '--report', dir], {});
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/coverage 100\.0%/);
+    expect(run.stdout).toMatch(/^admin contract: (\d+)\/\1 operations, \d+\/\d+ operation x status pairs/m);
+    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toContain('<testsuite name="admin"');
   });
 
   test('an unreachable target says why (exit 2)', () => {

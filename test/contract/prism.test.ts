@@ -4,7 +4,7 @@
  * run against `prism mock` of the contract, so the contract's own examples are known to be consistent.
  * Everything listens on loopback only; every child is stopped in afterAll.
  */
-import { runContract, violationsOf } from '../../harness/runner';
+import { coverageRatio, runContract, violationsOf } from '../../harness/runner';
 import type { Target } from '../../harness/types';
 import { startServer } from '../helpers/server';
 import type { RunningServer } from '../helpers/server';
@@ -142,4 +142,30 @@ test('prism mock: the stateless checks pass, so the contract examples agree with
     expect(findings.length).toBeGreaterThan(0);
     expect(findings.every((f) => f.location[0] === 'request')).toBe(true);
   }
+});
+
+test('prism mock: Prefer code= (Prism 5.14) reaches every other declared status, and each conforms', async () => {
+  const target: Target = {
+    name: 'prism-mock-prefer',
+    baseUrl: prismMock!.base,
+    isMock: true,
+    canWrite: true,
+    stateless: true,
+    credentials,
+    rate: 0,
+  };
+  const { result, seen } = await recording(prismMock!.base, () =>
+    runContract(target, { suites: ['stateless', 'prefer'] }),
+  );
+  expect(violationsOf(result)).toEqual([]);
+  expect(result.cases.filter((c) => c.skipped)).toEqual([]);
+  expect(coverageRatio(result)).toBe(1);
+  const prefer = result.cases.filter((c) => c.suite === 'prefer');
+  expect(prefer.length).toBeGreaterThan(100);
+  // Prism answered what was asked for, from the contract, without findings of its own on the request.
+  const asked = seen.slice(seen.length - prefer.length);
+  expect(asked.map((a) => a.status)).toEqual(prefer.map((c) => Number(/code=(\d+)$/.exec(c.name)![1])));
+  expect(asked.filter((a) => a.slViolations !== undefined)).toEqual([]);
+  // No stateful mock's admin was looked for.
+  expect(seen.filter((s) => s.url.startsWith('/__admin'))).toEqual([]);
 });

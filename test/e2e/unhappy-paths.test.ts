@@ -102,9 +102,9 @@ const EXPECTED: { name: string; has: string; stderr?: RegExp; check(out: string)
     name: 'product keys: APIM 401 outside the product, and the limited key’s 6th call is 429 with Retry-After',
     has: 'LIMITED_KEY',
     check: (out) => {
-      expect(out.match(/\{"statusCode":401,"message":"Access denied due to invalid subscription key/g)).toHaveLength(
-        2,
-      );
+      expect(
+        out.match(/\{"statusCode":401,"message":"Access denied due to invalid subscription key/g),
+      ).toHaveLength(2);
       expectInOrder(out, [
         /^200 200 200 200 200 $/m,
         /^HTTP\/1\.1 429 /m,
@@ -150,7 +150,10 @@ function expectInOrder(text: string, patterns: RegExp[]): void {
   let rest = text;
   for (const pattern of patterns) {
     const m = pattern.exec(rest);
-    expect({ pattern: String(pattern), found: m !== null }).toEqual({ pattern: String(pattern), found: true });
+    expect({ pattern: String(pattern), found: m !== null }).toEqual({
+      pattern: String(pattern),
+      found: true,
+    });
     rest = rest.slice(m!.index + m![0].length);
   }
 }
@@ -169,7 +172,9 @@ afterAll(async () => {
 test('the section has the preamble and one recipe per expectation, in order', () => {
   expect(preamble).toContain('json() {');
   expect(recipes).toHaveLength(EXPECTED.length);
-  recipes.forEach((recipe, i) => expect({ i, has: recipe.includes(EXPECTED[i]!.has) }).toEqual({ i, has: true }));
+  recipes.forEach((recipe, i) =>
+    expect({ i, has: recipe.includes(EXPECTED[i]!.has) }).toEqual({ i, has: true }),
+  );
 });
 
 describe.each(EXPECTED.map((e, i) => [e.name, i] as const))('recipe: %s', (_name, i) => {
@@ -192,5 +197,5 @@ describe.each(EXPECTED.map((e, i) => [e.name, i] as const))('recipe: %s', (_name
     expect(run.status).toBe(0);
     expect(run.stdout).not.toContain('undefined');
     expected.check(run.stdout);
-  });
+  }, 70_000);
 });
