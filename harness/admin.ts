@@ -23,8 +23,11 @@ interface AdminCall {
   pathParams?: Record<string, string>;
   query?: Record<string, string>;
   json?: unknown;
-  /** A raw body, sent as application/json (malformed JSON checks). */
+  /** A raw body, sent as `contentType` (default application/json). */
   raw?: string;
+  contentType?: string;
+  /** Another Accept than application/json. */
+  accept?: string;
   /** Send the admin token (default: when one is set). */
   token?: boolean;
   /** Another method or path than the operation's (the router's 404 and 405). */
@@ -37,13 +40,16 @@ const UNKNOWN_ACCOUNT = 'A-FFFFFFFF';
 /** A fault id that matches the contract's pattern and names no rule. */
 const UNKNOWN_FAULT = 'harness-no-such-rule';
 const MALFORMED = '{"truncated": ';
+/** The admin API's body limit (admin.openapi.yaml `PayloadTooLarge`: 16 MiB, whatever the API's is). */
+const ADMIN_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /**
  * The admin contract checked against a procode-mock (in-process, `--mock` over HTTP, the container):
  * every operation of `contracts/admin.openapi.yaml` called with a valid request (its 2xx) and with the
  * declared errors that have no side effect (400 for a bad body, query or path parameter, 404 for an
- * unknown account or fault rule, the router's 404 and 405 under `/__admin`, and 401 for every operation
- * when the mock has an admin token and the harness knows it), each reply checked with `expectContract`
+ * unknown account or fault rule, 406 for an Accept without JSON, 413 and 415 for a body too large or
+ * not JSON, the router's 404 and 405 under `/__admin`, and 401 for every operation that takes the admin
+ * token when the mock has one and the harness knows it), each reply checked with `expectContract`
  * against the admin contract. The mock is left as it was found: the clock is put back, a fault rule
  * acts once and is deleted, the state document is imported back as it was exported, and the journal
  * and fault rules are only cleared when the run's own reset emptied them.
@@ -114,6 +120,8 @@ export class AdminSuite {
     const res = await this.s.admin(call.method ?? op.spec.method.toUpperCase(), this.pathOf(op, call), {
       json: call.json,
       raw: call.raw,
+      contentType: call.contentType,
+      accept: call.accept,
       token: call.token,
     });
     return this.judge(name, operationId, res, expectation, extra, started);
@@ -207,6 +215,7 @@ export class AdminSuite {
     await this.journal();
     await this.state();
     await this.malformedBodies();
+    await this.negotiation();
     if (this.router) {
       await this.check(
         'an unknown path under /__admin',
@@ -223,12 +232,21 @@ export class AdminSuite {
     }
   }
 
-  /** 401 for every operation without the admin token (checked before anything else is read). */
+  /** Path parameters that name nothing (every admin path parameter is a fault id). */
+  private static nothing(op: CompiledOperation): Record<string, string> {
+    return Object.fromEntries(
+      op.spec.parameters.filter((p) => p.in === 'path').map((p) => [p.name, UNKNOWN_FAULT]),
+    );
+  }
+
+  /**
+   * 401 for every operation that takes the admin token (`security` with `adminToken`; GetHealth is open
+   * to probes), sent without it: refused before anything is read.
+   */
   private async unauthorized(): Promise<void> {
     for (const op of this.contract.operations.values()) {
-      const pathParams = Object.fromEntries(
-        op.spec.parameters.filter((p) => p.in === 'path').map((p) => [p.name, UNKNOWN_FAULT]),
-      );
+      if (!op.spec.requiresBearer) continue;
+      const pathParams = AdminSuite.nothing(op);
       await this.check(
         `${op.spec.operationId}: no admin token`,
         op.spec.operationId,
@@ -524,6 +542,44 @@ export class AdminSuite {
         { raw: MALFORMED },
         { statuses: [400] },
       );
+    }
+  }
+
+  /**
+   * 406 for every operation asked for HTML; 415 and 413 for every body that is not JSON or is over the
+   * admin limit. The pipeline refuses them before authentication, parsing or the handler: nothing changes.
+   */
+  private async negotiation(): Promise<void> {
+    let tooLarge: string | undefined;
+    for (const op of this.contract.operations.values()) {
+      const { operationId } = op.spec;
+      const pathParams = AdminSuite.nothing(op);
+      if (op.spec.responses.has(406)) {
+        await this.check(
+          `${operationId}: Accept text/html`,
+          operationId,
+          { pathParams, accept: 'text/html' },
+          { statuses: [406] },
+        );
+      }
+      if (!op.spec.requestBody) continue;
+      if (op.spec.responses.has(415)) {
+        await this.check(
+          `${operationId}: Content-Type text/plain`,
+          operationId,
+          { pathParams, raw: '{}', contentType: 'text/plain' },
+          { statuses: [415] },
+        );
+      }
+      if (op.spec.responses.has(413)) {
+        tooLarge ??= JSON.stringify({ padding: 'x'.repeat(ADMIN_BODY_LIMIT_BYTES) });
+        await this.check(
+          `${operationId}: body over 16 MiB`,
+          operationId,
+          { pathParams, raw: tooLarge },
+          { statuses: [413] },
+        );
+      }
     }
   }
 

@@ -119,10 +119,10 @@ export class Session {
   async admin(
     method: string,
     path: string,
-    opts: { json?: unknown; raw?: string; contentType?: string; token?: boolean } = {},
+    opts: { json?: unknown; raw?: string; contentType?: string; token?: boolean; accept?: string } = {},
   ): Promise<HttpResponse> {
     const headers: Record<string, string> = {
-      Accept: 'application/json',
+      Accept: opts.accept ?? 'application/json',
       'X-Request-ID': `procode-contract-${randomUUID()}`,
     };
     const { adminToken } = this.target.credentials;

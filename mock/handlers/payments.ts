@@ -156,7 +156,7 @@ export function settleDuePayments(services: Services): number {
 const makePayment: Handler = (ctx) => {
   const caller = callerOf(ctx);
   const body = ctx.body as PaymentBody;
-  const { store, clock, random, config } = ctx.services;
+  const { store, clock, config } = ctx.services;
   settleDuePayments(ctx.services);
   const key = `${caller.accountIndex}:${String(ctx.headers['idempotency-key']).toLowerCase()}`;
   const fingerprint = createHash('sha256').update(canonical(body)).digest('hex');

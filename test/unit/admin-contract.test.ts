@@ -240,8 +240,11 @@ test('every problem example names a catalogue type whose status is the response 
     }
   expect([...new Set(seen)].sort()).toEqual([
     'malformed-json',
+    'not-acceptable',
     'not-found',
+    'payload-too-large',
     'unauthorized',
+    'unsupported-media-type',
     'validation-error',
   ]);
 });

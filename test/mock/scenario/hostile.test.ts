@@ -139,7 +139,7 @@ test('a state document whose numbers the API could never produce is 400 and chan
   await topUp(estate.token, meter, 1000);
   const state = (await admin().get('/__admin/state')).body;
   const huge = structuredClone(state);
-  huge.balances[0].balance.creditBalancePence = 9007199254740993;
+  huge.balances[0].balance.creditBalancePence = Number.MAX_SAFE_INTEGER + 2;
   expectValidationError(await admin().put('/__admin/state').send(huge), [
     { in: 'body', pointer: '#/balances/0/balance/creditBalancePence' },
   ]);
