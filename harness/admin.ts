@@ -443,6 +443,27 @@ export class AdminSuite {
         { statuses: [Number(gateway)] },
       );
       await this.check(
+        'ListFaults: the spent rule stays listed, remaining 0',
+        'ListFaults',
+        {},
+        { statuses: [200] },
+        (r) => {
+          const items = Array.isArray(asJson(r).items) ? (asJson(r).items as Json[]) : [];
+          const rule = items.find((x) => x.faultId === added.faultId);
+          return rule?.matched === 1 && rule.remaining === 0
+            ? []
+            : [
+                this.expect(
+                  'ListFaults',
+                  r.status,
+                  '#/items',
+                  `${String(added.faultId)} matched 1, remaining 0`,
+                  rule,
+                ),
+              ];
+        },
+      );
+      await this.check(
         'DeleteFault: the spent rule',
         'DeleteFault',
         { pathParams: { faultId: added.faultId } },

@@ -35,8 +35,8 @@ function mockApp(overrides: ConfigInput = {}) {
 }
 
 /**
- * What a run must reach of the admin contract: every declared status but 401 (only a mock with an admin
- * token answers it) and the certificate's 200 (only over TLS).
+ * What a run must reach of the admin contract: every declared status (2xx, 400, 404, 406, 413, 415) but
+ * 401 (only a mock with an admin token answers it) and the certificate's 200 (only over TLS).
  */
 function expectAdminCoverage(result: RunResult, { with401 }: { with401: boolean }): void {
   expect(result.admin?.skipped).toBeUndefined();
@@ -141,12 +141,12 @@ test('reports: coverage.json and coverage.md carry the admin contract apart, JUn
     operationsExercised: defaultAdminContract().operations.size,
     router: { '404': true, '405': true },
   });
-  expect(json.admin.coverage.GetClock).toEqual({ '200': true, '401': false });
+  expect(json.admin.coverage.GetClock).toEqual({ '200': true, '401': false, '406': true });
   // What only Prefer reached is said, so 100% is not mistaken for 100% provoked.
   expect(json.preferOnly.GetPremise).toEqual(['429', '500', '503']);
   const md = readFileSync(join(dir, 'coverage.md'), 'utf8');
   expect(md).toContain('## Admin contract (`contracts/admin.openapi.yaml`)');
-  expect(md).toMatch(/\| GetClock \| 200 \| 401 \|/);
+  expect(md).toMatch(/\| GetClock \| 200 406 \| 401 \|/);
   expect(md).toMatch(/\| GetPremise \| 200 400 401 403 404 406 429\* 500\* 503\* \| - \|/);
   expect(junitXml(result)).toMatch(/<testsuite name="admin" tests="\d+" failures="0"/);
 });
