@@ -17,7 +17,10 @@ export interface Config {
   readonly accounts: number;
   /** Lifetime of an access token, in seconds. */
   readonly tokenTtlSeconds: number;
-  /** Subscription keys the gateway accepts (`Ocp-Apim-Subscription-Key`). */
+  /**
+   * Subscription keys of the `unlimited` product (every API, no limits; `fixtures/products.json` lists the
+   * other products and their own keys) that the gateway accepts in `Ocp-Apim-Subscription-Key`.
+   */
   readonly subscriptionKeys: readonly string[];
   /** Shape of the gateway's 401: Azure API Management's own JSON, or RFC 9457 problem+json. */
   readonly gatewayErrors: 'apim' | 'problem';

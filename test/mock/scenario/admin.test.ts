@@ -6,6 +6,20 @@ import { expectInvalidToken, expectProblem, expectValidationError } from '../../
 const mock = testMock();
 const admin = () => request(mock.app);
 
+/** Registers the `unregistered` persona (Register, with its documented details) and returns it. */
+async function registerUnregistered(): Promise<ReturnType<typeof persona>> {
+  const unregistered = persona('unregistered');
+  const res = await mock.call('post', '/api/identity/registration/Register').send({
+    accountNumber: unregistered.accountNumber,
+    postcode: unregistered.postcode,
+    email: unregistered.username,
+    password: unregistered.password,
+    mobilePhone: '+447700900123',
+  });
+  expect(res.status).toBe(201);
+  return unregistered;
+}
+
 describe('the index and the admin 404', () => {
   test('GET /__admin lists every admin operation and points to its contract', async () => {
     const res = await admin().get('/__admin');
@@ -198,14 +212,7 @@ describe('the request journal', () => {
     });
     const twoFactor = await mock.token('two-factor');
     await mock.call('get', '/api/identity/customers/me').set('Authorization', `Bearer ${twoFactor}`);
-    const unregistered = persona('unregistered');
-    await mock.call('post', '/api/identity/registration/Register').send({
-      accountNumber: unregistered.accountNumber,
-      postcode: unregistered.postcode,
-      email: unregistered.username,
-      password: unregistered.password,
-      mobilePhone: '+447700900123',
-    });
+    await registerUnregistered();
     const loggedIn = await login(mock, 'unregistered');
     await mock
       .call('post', '/api/identity/auth/RefreshToken')
@@ -259,14 +266,7 @@ describe('state export and import', () => {
       headers: { 'Idempotency-Key': key },
       body,
     });
-    const unregistered = persona('unregistered');
-    await mock.call('post', '/api/identity/registration/Register').send({
-      accountNumber: unregistered.accountNumber,
-      postcode: unregistered.postcode,
-      email: unregistered.username,
-      password: unregistered.password,
-      mobilePhone: '+447700900123',
-    });
+    const unregistered = await registerUnregistered();
     const balanceBefore = (
       await mock
         .call('get', `/api/energy/devices/${meter}/balance`)
