@@ -32,8 +32,9 @@ function textFault(value: unknown, schema: Record<string, unknown>): string | un
   if (Array.isArray(value)) return 'was sent more than once; send it once';
   if (typeof value !== 'string') return undefined;
   if (schema.type === 'integer') {
-    if (!/^-?(0|[1-9][0-9]*)$/.test(value)) return 'must be an integer written in decimal digits';
-    if (!Number.isSafeInteger(Number(value))) return 'is too large';
+    // Leading zeros are still decimal digits (`offset=01` is 1); the contract's `maximum` is 2^53 - 1.
+    if (!/^-?[0-9]+$/.test(value)) return 'must be an integer written in decimal digits';
+    if (!Number.isSafeInteger(Number(value))) return 'must be at most 9007199254740991 (2^53 - 1)';
   }
   if (schema.type === 'number' && !/^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(value))
     return 'must be a decimal number';
