@@ -1,5 +1,6 @@
 import type { OperationSpec } from '../mock/contract';
 import type { RequestSpec, Session } from './session';
+import { basicAuthOf } from './flow';
 
 type Json = Record<string, unknown>;
 
@@ -35,6 +36,15 @@ export function exampleRequest(s: Session, spec: OperationSpec): RequestSpec {
   const body = media
     ? exampleOf(((opRaw.requestBody as Json)?.content as Json)?.['application/json'] as Json)
     : undefined;
+  // Client authentication the operation's security asks for (TokenRequest, RefreshToken: HTTP Basic).
+  const schemes = s.contract.contract.securitySchemes;
+  const basic = spec.security.some((alt) =>
+    alt.some(
+      (name) => schemes[name]?.type === 'http' && String(schemes[name]?.scheme).toLowerCase() === 'basic',
+    ),
+  );
+  if (basic)
+    headers.Authorization = basicAuthOf(s.target.credentials.clientId, s.target.credentials.clientSecret);
   return { pathParams, headers, json: body, bearer: 'example-bearer-token' };
 }
 

@@ -7,16 +7,17 @@
 // Postman (--syncPostman is never passed), and Portman runs in a temporary folder of its own, so its
 // ./tmp working files and a stray .env never touch the repository.
 //
-//   node scripts/postman.js [--out <file>] [--spec <bundled openapi.json>]
+//   node scripts/postman.js [--out <file>] [--spec <bundled openapi.json|yaml>] [--base-url <url>]
 //
 // Without --spec the contract is read from contracts/ and bundled by the mock's own bundleContract
 // (dist/, so `npm run build` first; `npm run postman:generate` does both). With --spec, a document
-// already bundled, e.g. `curl -s http://127.0.0.1:4010/docs/openapi.json > openapi.json`.
+// already bundled, e.g. `curl -s http://127.0.0.1:4010/docs/openapi.json > openapi.json`. --base-url sets
+// the collection's own `baseUrl` (default: the mock of `npm start`); an environment's `baseUrl` wins.
 'use strict';
 const { spawnSync } = require('node:child_process');
-const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
-const { join, resolve } = require('node:path');
+const { dirname, join, resolve } = require('node:path');
 
 const ROOT = join(__dirname, '..');
 const POSTMAN_DIR = join(ROOT, 'postman');
@@ -40,15 +41,20 @@ function isObject(v) {
 }
 
 function parseArgs(argv) {
-  const args = { out: DEFAULT_OUT, spec: undefined };
+  const args = { out: DEFAULT_OUT, spec: undefined, baseUrl: DEFAULT_BASE_URL };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
     if ((flag === '--out' || flag === '--spec') && value !== undefined) {
       args[flag.slice(2)] = resolve(value);
       i++;
+    } else if (flag === '--base-url' && value !== undefined) {
+      args.baseUrl = value.replace(/\/+$/, '');
+      i++;
     } else if (flag === '--help' || flag === '-h') {
-      process.stdout.write('usage: node scripts/postman.js [--out <file>] [--spec <bundled openapi.json>]\n');
+      process.stdout.write(
+        'usage: node scripts/postman.js [--out <file>] [--spec <bundled openapi.json>] [--base-url <url>]\n',
+      );
       process.exit(0);
     } else {
       process.stderr.write(`postman: unknown argument ${flag} (see --help)\n`);
@@ -65,7 +71,9 @@ function bundledContract() {
     contract = require(join(ROOT, 'dist', 'mock', 'contract'));
     docs = require(join(ROOT, 'dist', 'mock', 'docs'));
   } catch (err) {
-    throw new Error(`dist/ is missing or stale (${err.message}): run npm run build first, or pass --spec`);
+    throw new Error(`dist/ is missing or stale (${err.message}): run npm run build first, or pass --spec`, {
+      cause: err,
+    });
   }
   return docs.bundleContract(contract.loadContract(contract.CONTRACT_DIR, 'procode.openapi.yaml'));
 }
@@ -91,9 +99,9 @@ function draft07Tuples(node) {
 }
 
 /** The document Portman reads: the excluded operations (and tags left empty) out, tuples for draft 07. */
-function forPostman(bundled) {
-  const doc = structuredClone(bundled);
-  doc.servers = [{ url: DEFAULT_BASE_URL, description: 'procode-mock (npm start); the environment sets baseUrl' }];
+function forPostman(bundled, baseUrl = DEFAULT_BASE_URL) {
+  const doc = JSON.parse(JSON.stringify(bundled));
+  doc.servers = [{ url: baseUrl, description: 'The default base URL; an environment sets baseUrl' }];
   const used = new Set();
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     for (const method of METHODS) {
@@ -160,13 +168,16 @@ function unvalidated(collection) {
   return found;
 }
 
-async function generate({ out = DEFAULT_OUT, spec } = {}) {
-  const bundled = spec ? JSON.parse(readFileSync(spec, 'utf8')) : bundledContract();
+async function generate({ out = DEFAULT_OUT, spec, baseUrl = DEFAULT_BASE_URL } = {}) {
+  // A single-document contract, JSON or YAML (the yaml package reads both).
+  const bundled = spec ? require('yaml').parse(readFileSync(spec, 'utf8')) : bundledContract();
+  if (!isObject(bundled) || !isObject(bundled.paths))
+    throw new Error(`${spec ?? 'the bundled contract'} is not an OpenAPI document (no paths)`);
   const work = mkdtempSync(join(tmpdir(), 'procode-portman-'));
   try {
     const specFile = join(work, 'openapi.json');
     const collectionFile = join(work, 'collection.json');
-    writeFileSync(specFile, JSON.stringify(forPostman(bundled), null, 2));
+    writeFileSync(specFile, JSON.stringify(forPostman(bundled, baseUrl), null, 2));
     const portman = require.resolve('@apideck/portman/bin/portman');
     const run = spawnSync(
       process.execPath,
@@ -202,11 +213,18 @@ async function generate({ out = DEFAULT_OUT, spec } = {}) {
       throw new Error(`Portman failed (${run.error ?? `exit ${run.status}`}):\n${run.stdout}${run.stderr}`);
     const collection = normalise(JSON.parse(readFileSync(collectionFile, 'utf8')));
     const prettier = require('prettier');
-    const options = (await prettier.resolveConfig(out)) ?? {};
+    // The repository's Prettier settings, wherever the file goes, so every copy is byte for byte the same.
+    const options = (await prettier.resolveConfig(DEFAULT_OUT)) ?? {};
     writeFileSync(out, await prettier.format(JSON.stringify(collection), { ...options, parser: 'json' }));
     return { collection, out, unvalidated: unvalidated(collection) };
   } finally {
     rmSync(work, { recursive: true, force: true });
+    // Portman's own clean-up empties and removes <its package>/tmp/working but leaves tmp/ itself.
+    try {
+      rmdirSync(join(dirname(dirname(require.resolve('@apideck/portman/bin/portman'))), 'tmp'));
+    } catch {
+      // Not there, or not empty (then it is not ours to remove).
+    }
   }
 }
 
@@ -216,7 +234,8 @@ if (require.main === module) {
   generate(parseArgs(process.argv.slice(2))).then(
     ({ collection, out, unvalidated: skipped }) => {
       process.stdout.write(`postman: ${requestsOf(collection).length} requests written to ${out}\n`);
-      for (const line of skipped) process.stdout.write(`postman: warning: no response validation for ${line}\n`);
+      for (const line of skipped)
+        process.stdout.write(`postman: warning: no response validation for ${line}\n`);
     },
     (err) => {
       process.stderr.write(`postman: ${err.message}\n`);

@@ -209,7 +209,12 @@ export function loadContract(dir: string = CONTRACT_DIR, file: string = 'procode
         requiresBearer: security.some((alt) =>
           alt.some((name) => {
             const scheme = securitySchemes[name];
-            return scheme?.type === 'http' && String(scheme.scheme).toLowerCase() === 'bearer';
+            // RFC 6750 bearer tokens: an http bearer scheme, or OAuth2 / OpenID Connect access tokens.
+            return (
+              (scheme?.type === 'http' && String(scheme.scheme).toLowerCase() === 'bearer') ||
+              scheme?.type === 'oauth2' ||
+              scheme?.type === 'openIdConnect'
+            );
           }),
         ),
       });

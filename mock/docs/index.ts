@@ -9,6 +9,9 @@ import type { ProblemType } from '../problem';
 import { problemReply } from '../reply';
 import { PERSONAS } from '../../fixtures/personas';
 
+/** The persona the docs' OAuth2 flow logs in as. */
+const BASIC = PERSONAS.personas.find((p) => p.id === 'basic')!;
+
 /**
  * Live API docs (README "Live API docs"): the two contracts (the Procode API's and the mock's own
  * control plane, `admin.openapi.yaml`) rendered by Scalar's API reference, served entirely from this
@@ -185,11 +188,29 @@ function scalarConfiguration(): Record<string, unknown> {
     defaultHttpClient: { targetKey: 'shell', clientKey: 'curl' },
     favicon: '/docs/favicon.svg',
     // No preferredSecurityScheme: each operation then starts on its own first requirement (TokenRequest:
-    // the key alone; the rest: key and bearer token), with the dev key filled in.
+    // the key and HTTP Basic client authentication; the rest: key and bearer token), with the dev key and
+    // the mock's client credentials filled in.
     authentication: {
       securitySchemes: {
         subscriptionKey: { value: PERSONAS.subscriptionKey },
         subscriptionKeyQuery: { value: PERSONAS.subscriptionKey },
+        clientBasic: { username: PERSONAS.clientId, password: PERSONAS.clientSecret },
+        // The OAuth2 password flow, ready to Authorize as the `basic` persona: the client's credentials
+        // in HTTP Basic, and the dev key in the token URL's `subscription-key` (the gateway needs one, and
+        // Scalar's token request sends no other header).
+        oauth2: {
+          flows: {
+            password: {
+              'x-scalar-client-id': PERSONAS.clientId,
+              clientSecret: PERSONAS.clientSecret,
+              username: BASIC.username,
+              password: BASIC.password,
+              'x-scalar-credentials-location': 'header',
+              tokenUrl: `/api/identity/auth/TokenRequest?subscription-key=${PERSONAS.subscriptionKey}`,
+              selectedScopes: ['customer'],
+            },
+          },
+        },
       },
     },
   };

@@ -221,7 +221,8 @@ inChromium(`in headless Chromium (${CHROMIUM})`, () => {
     const started = performance.now();
     const dialog = page.getByRole('dialog');
 
-    // TokenRequest: the subscription key is prefilled; type the basic persona's credentials in the body.
+    // TokenRequest: the subscription key and the client's HTTP Basic credentials are prefilled (the
+    // contract's clientBasic scheme); type the basic persona's credentials in the body.
     await sidebarLink(page, 'Get an access token').click();
     await page.getByRole('button', { name: /Test Request.*TokenRequest/ }).click();
     await dialog.waitFor({ state: 'visible' });
@@ -232,25 +233,36 @@ inChromium(`in headless Chromium (${CHROMIUM})`, () => {
         grant_type: 'password',
         username: basic.username,
         password: basic.password,
-        client_id: PERSONAS.clientId,
-        client_secret: PERSONAS.clientSecret,
       }),
     );
     const tokenReply = page.waitForResponse((r) => r.url().endsWith('/api/identity/auth/TokenRequest'));
     await dialog.getByRole('button', { name: /^Send \w+ request to / }).click();
     const tokenResponse = await tokenReply;
     expect(tokenResponse.request().headers()['ocp-apim-subscription-key']).toBe(PERSONAS.subscriptionKey);
+    expect(tokenResponse.request().headers().authorization).toBe(
+      `Basic ${Buffer.from(`${PERSONAS.clientId}:${PERSONAS.clientSecret}`).toString('base64')}`,
+    );
     expect(tokenResponse.status()).toBe(200);
     const token = ((await tokenResponse.json()) as { access_token: string }).access_token;
     await dialog.getByText('200 OK').first().waitFor({ state: 'visible' });
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
 
-    // GetCustomer (a GET that needs the key and a bearer token): paste the token into the auth form.
+    // GetCustomer (the key and an OAuth2 token): Authorize runs the contract's password flow, prefilled
+    // with the basic persona and the client, against TokenRequest; then Send uses the token it got.
     await sidebarLink(page, 'Get the current customer').click();
     await page.getByRole('button', { name: /Test Request.*customers\/me/ }).click();
     await dialog.waitFor({ state: 'visible' });
-    await dialog.getByLabel('Bearer Token').fill(token);
+    const authorized = page.waitForResponse(
+      (r) => new URL(r.url()).pathname === '/api/identity/auth/TokenRequest',
+    );
+    await dialog.getByRole('button', { name: 'Authorize' }).click();
+    const flowToken = await authorized;
+    expect(flowToken.status()).toBe(200);
+    expect(((await flowToken.json()) as { scope: string }).scope).toBe('customer');
+    // The form shows the token it now sends once the flow has stored it.
+    await dialog.getByRole('button', { name: 'Clear tokens' }).waitFor({ state: 'visible' });
+    expect(token).toMatch(/^ey/);
     const customerReply = page.waitForResponse((r) => r.url().endsWith('/api/identity/customers/me'));
     await dialog.getByRole('button', { name: /^Send \w+ request to / }).click();
     const customerResponse = await customerReply;

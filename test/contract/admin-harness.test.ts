@@ -143,11 +143,11 @@ test('reports: coverage.json and coverage.md carry the admin contract apart, JUn
   });
   expect(json.admin.coverage.GetClock).toEqual({ '200': true, '401': false, '406': true });
   // What only Prefer reached is said, so 100% is not mistaken for 100% provoked.
-  expect(json.preferOnly.GetPremise).toEqual(['429', '500', '503']);
+  expect(json.preferOnly.GetPremise).toEqual(['429', '431', '500', '503']);
   const md = readFileSync(join(dir, 'coverage.md'), 'utf8');
   expect(md).toContain('## Admin contract (`contracts/admin.openapi.yaml`)');
   expect(md).toMatch(/\| GetClock \| 200 406 \| 401 \|/);
-  expect(md).toMatch(/\| GetPremise \| 200 400 401 403 404 406 429\* 500\* 503\* \| - \|/);
+  expect(md).toMatch(/\| GetPremise \| 200 400 401 403 404 406 429\* 431\* 500\* 503\* \| - \|/);
   expect(junitXml(result)).toMatch(/<testsuite name="admin" tests="\d+" failures="0"/);
 });
 
