@@ -98,9 +98,10 @@ export function toFieldErrors(
   const out: FieldError[] = [];
   const seen = new Set<string>();
   const precise = (errors ?? []).filter((e) => !['if', 'oneOf', 'anyOf', 'allOf'].includes(e.keyword));
-  // A value that breaks several keywords gets one item: the most telling (format names the kind of
-  // value; a pattern is the least readable), so order format first and pattern last, stably.
-  const rank = (e: ErrorObject): number => (e.keyword === 'format' ? 0 : e.keyword === 'pattern' ? 2 : 1);
+  // A value that breaks several keywords gets one item: the most telling (the wrong type first, then
+  // format, which names the kind of value; a pattern is the least readable), stably.
+  const rank = (e: ErrorObject): number =>
+    e.keyword === 'type' ? -1 : e.keyword === 'format' ? 0 : e.keyword === 'pattern' ? 2 : 1;
   const list = (precise.length ? precise : (errors ?? [])).slice().sort((a, b) => rank(a) - rank(b));
   for (const e of list) {
     const path = pointerTokens(e.instancePath);
