@@ -239,6 +239,7 @@ test('every problem example names a catalogue type whose status is the response 
       }
     }
   expect([...new Set(seen)].sort()).toEqual([
+    'internal-error',
     'malformed-json',
     'not-acceptable',
     'not-found',
