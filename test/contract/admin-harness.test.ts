@@ -4,8 +4,8 @@
  * its own coverage line; it leaves the mock as it found it; it catches a drifted admin reply; and it
  * never touches `/__admin` of a target that has none.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp';
 import { join } from 'node:path';
 import pino from 'pino';
 import request from 'supertest';
@@ -132,7 +132,7 @@ test('the mock is left as it was found: the clock, the fault rules, the state', 
 test('reports: coverage.json and coverage.md carry the admin contract apart, JUnit has an admin suite', async () => {
   const { app } = mockApp();
   const result = await runContract(targetOf('reports', app));
-  const dir = mkdtempSync(join(tmpdir(), 'procode-admin-reports-'));
+  const dir = tempDir('procode-admin-reports-');
   writeReports(result, dir);
   const json = JSON.parse(readFileSync(join(dir, 'coverage.json'), 'utf8'));
   expect(json.ratio).toBe(1);

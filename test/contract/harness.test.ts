@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tempDir } from '../helpers/temp';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { createApp } from '../../mock/app';
@@ -55,7 +55,7 @@ test('the in-process mock conforms: no violation, every declared operation x sta
 
 test('the reports (JUnit, coverage, drift) are written and hold no secret', async () => {
   const result = await runContract(inProcess());
-  const dir = mkdtempSync(join(tmpdir(), 'procode-reports-'));
+  const dir = tempDir('procode-reports-');
   writeReports(result, dir);
   expect(readdirSync(dir).sort()).toEqual([
     'coverage.json',
@@ -121,7 +121,7 @@ describe('over HTTP', () => {
   });
 
   test('against a "real" environment (README section) it runs read-only, writes the reports, and exits 0', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'procode-dev1-'));
+    const dir = tempDir('procode-dev1-');
     const run = cli(['--target', 'dev1', '--report', dir, '--rate', '50'], standInEnv());
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -173,7 +173,7 @@ describe('over HTTP', () => {
   });
 
   test('coverage under --min-coverage exits 1 and is recorded as a failed case in JUnit', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'procode-min-'));
+    const dir = tempDir('procode-min-');
     const run = cli(
       ['--target', 'dev1', '--quiet', '--rate', '50', '--min-coverage', '90', '--report', dir],
       standInEnv(),
@@ -184,7 +184,7 @@ describe('over HTTP', () => {
   });
 
   test('against a procode-mock (--mock) the summary has a line of its own for the admin contract', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'procode-mock-'));
+    const dir = tempDir('procode-mock-');
     const run = cli(['--target', server.base, '--mock', '--quiet', '--report', dir], {});
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tempDir } from '../helpers/temp';
+import { writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCertificate } from '../../mock/server';
 import personas from '../../fixtures/personas.json';
@@ -85,7 +85,7 @@ test('fixtures export: the same seed gives the same bytes, another seed another 
 });
 
 test('serves HTTPS with the given certificate, which a client can verify', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'procode-tls-'));
+  const dir = tempDir('procode-tls-');
   const { cert, key } = await makeCertificate();
   writeFileSync(join(dir, 'cert.pem'), cert);
   writeFileSync(join(dir, 'key.pem'), key);

@@ -186,7 +186,7 @@ describe.each(EXPECTED.map((e, i) => [e.name, i] as const))('recipe: %s', (_name
       {
         cwd,
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH ?? '', BASE: server.base },
+        env: { PATH: process.env.PATH ?? '', BASE: server.base, TMPDIR: cwd },
         encoding: 'utf8',
         timeout: 60_000,
       },
