@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
-import type { CompiledContract, CompiledOperation, ResponseSpec, Schema, Violation } from '../mock/contract';
-import { SCHEMA_BASE, checkResponse, mediaTypeOf } from '../mock/contract';
+import type { CompiledContract, CompiledOperation, ResponseSpec, Schema, Violation } from '../contract-kit';
+import { SCHEMA_BASE, checkResponse, mediaTypeOf } from '../contract-kit';
 import type { Expectation, HttpResponse } from './types';
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -43,13 +43,15 @@ export function expectContract(
         ),
       );
     } else if (mediaType === 'application/json' && !(gatewayShape && gatewayDeclared)) {
-      out.push(
-        v(
-          'content-type',
-          "application/problem+json (application/json only for the gateway's own answers the contract declares)",
-          mediaType,
-        ),
-      );
+      // One line per departure: the schema check may already have said the media type is not declared.
+      if (!out.some((x) => x.pointer === 'content-type'))
+        out.push(
+          v(
+            'content-type',
+            "application/problem+json (application/json only for the gateway's own answers the contract declares)",
+            mediaType,
+          ),
+        );
     } else if (mediaType !== 'application/json' && mediaType !== 'application/problem+json') {
       if (!out.some((x) => x.pointer === 'content-type')) {
         out.push(v('content-type', 'application/problem+json', mediaType || 'none'));

@@ -1,15 +1,12 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import pino from 'pino';
 import { adminCoverageLine, runContract, coverageRatio, violationsOf } from './runner';
 import { writeReports } from './reports';
 import { resolveTarget, TargetError } from './targets';
 import type { Target } from './types';
-import { createApp } from '../mock/app';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTRACT_DIR } from '../mock/contract';
-import { loadConfig } from '../mock/config';
+import { CONTRACT_DIR } from '../contract-kit';
 
 function number(value: string): number {
   const n = Number(value);
@@ -42,7 +39,11 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     .option('--min-coverage <percent>', 'fail when fewer operation x status pairs were exercised', number, 0)
     .option('--rate <n>', 'requests per second at most (default: unbounded for mocks, 5 otherwise)', number)
     .option('--quiet', 'print only the summary', false)
-    .option('--no-reset', 'do not reset a stateful mock (POST /__admin/reset) before the run')
+    .option(
+      '--reset',
+      'reset a running mock first (POST /__admin/reset): a clean state, but it revokes every token the mock issued',
+    )
+    .option('--no-reset', "keep a running mock's state (the default)")
     .version(VERSION)
     .exitOverride();
   try {
@@ -52,7 +53,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     return code === 0 ? 0 : 2;
   }
   const opts = program.opts<{
-    reset: boolean;
+    reset?: boolean;
     target: string;
     allowWrites: boolean;
     mock: boolean;
@@ -78,16 +79,27 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     throw err;
   }
   if (opts.target === 'in-process') {
-    target.app = createApp({
-      config: loadConfig({ logLevel: 'silent' }, {}),
-      logger: pino({ level: 'silent' }),
-    }).app;
+    // Loaded here only: a run against a URL or a real environment never loads the mock.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createInProcessApp } = require('./in-process') as typeof import('./in-process');
+    target.app = createInProcessApp();
   }
   const say = (line: string): void => void process.stdout.write(line + '\n');
   say(
     `procode-contract: ${target.name} (${target.isMock ? 'mock' : 'real'}, ${target.canWrite ? 'writes allowed' : 'read-only'}${target.rate ? `, at most ${target.rate} req/s` : ''})`,
   );
-  const result = await runContract(target, { log: opts.quiet ? undefined : say, reset: opts.reset });
+  if (target.isMock && !target.stateless && opts.target !== 'in-process') {
+    say(
+      opts.reset
+        ? 'procode-contract: resetting the mock first (--reset): every token it issued is revoked, registrations and payments are dropped'
+        : "procode-contract: the mock's state is kept (its tokens, registrations and payments stay); cases that would change it for everyone are skipped: --reset for a clean state",
+    );
+  }
+  const result = await runContract(target, {
+    log: opts.quiet ? undefined : say,
+    notice: say,
+    reset: opts.target === 'in-process' ? undefined : (opts.reset ?? false),
+  });
   if (result.fatal) {
     process.stderr.write(`procode-contract: ${result.fatal}\n`);
     return 2;

@@ -1,6 +1,6 @@
-import type { Contract, Schema } from '../mock/contract';
-import { SCHEMA_BASE } from '../mock/contract';
-import { pointer as toPointer } from '../mock/problem';
+import type { Contract, Schema } from '../contract-kit';
+import { SCHEMA_BASE } from '../contract-kit';
+import { pointer as toPointer } from '../contract-kit';
 
 /** One generated way to break a request, and where the answer's `errors[]` must point. */
 export interface Mutation {

@@ -1,8 +1,8 @@
-import type { ParameterSpec } from '../mock/contract';
+import type { ParameterSpec } from '../contract-kit';
 import type { RequestSpec, Session } from './session';
 import { basicAuthOf, writesAllowed } from './flow';
 import { bodyMutations, valueMutations } from './mutations';
-import type { Schema } from '../mock/contract';
+import type { Schema } from '../contract-kit';
 import personas from '../fixtures/personas.json';
 
 /** Operations whose requests change something (or send an SMS): negative cases only where writes are allowed. */
@@ -141,7 +141,8 @@ export async function negativeCases(s: Session): Promise<void> {
           `${operationId}: expired bearer token`,
           'security',
           operationId,
-          'set PROCODE_EXPIRED_ACCESS_TOKEN',
+          'needs PROCODE_EXPIRED_ACCESS_TOKEN (an expired token of this environment)',
+          [401],
         );
       }
     }

@@ -1,4 +1,4 @@
-import type { Violation } from '../mock/contract';
+import type { Violation } from '../contract-kit';
 import { expectContract } from './checks';
 import type { Session } from './session';
 import type { HttpResponse } from './types';

@@ -41,7 +41,10 @@ export function junitXml(result: RunResult): string {
       if (c.skipped) lines.push(`${open}><skipped message="${xml(c.skipped)}"/></testcase>`);
       else if (c.violations.length) {
         const text = c.violations
-          .map((v) => `${v.operationId} ${v.status} ${v.pointer}: expected ${v.expected}, got ${v.actual}`)
+          .map(
+            (v) =>
+              `${v.operationId} ${v.status} ${v.pointer}${v.rule ? ` [${v.rule}]` : ''}: expected ${v.expected}, got ${v.actual}`,
+          )
           .join('\n');
         lines.push(
           `${open}><failure message="${xml(c.violations.length + ' violation(s)')}">${xml(text)}</failure></testcase>`,
@@ -84,6 +87,11 @@ export function coverageMarkdown(result: RunResult): string {
   if (result.preferOnly) {
     out.push('', '\\* reached only by asking the mock for it (`Prefer: code=`, RFC 7240).');
   }
+  const why = Object.entries(result.notExercised ?? {}).flatMap(([op, row]) =>
+    Object.entries(row).map(([st, reason]) => `| ${op} | ${st} | ${reason.replace(/\|/g, '\\|')} |`),
+  );
+  if (why.length)
+    out.push('', '## Not exercised, and why', '', '| operation | status | why |', '|---|---|---|', ...why);
   if (result.admin) {
     out.push('', '## Admin contract (`contracts/admin.openapi.yaml`)', '', `${adminCoverageLine(result)}.`);
     if (!result.admin.skipped) {
@@ -111,6 +119,7 @@ function coverageJson(result: RunResult): Record<string, unknown> {
     coverage: result.coverage,
   };
   if (result.preferOnly) doc.preferOnly = result.preferOnly;
+  if (result.notExercised) doc.notExercised = result.notExercised;
   if (result.admin) {
     const c = coverageCounts(result.admin.coverage);
     doc.admin = {
@@ -128,7 +137,11 @@ function coverageJson(result: RunResult): Record<string, unknown> {
   return doc;
 }
 
-/** The drift report as Markdown: operation, JSON pointer, expected, actual. */
+/**
+ * The drift report as Markdown: a summary (violations by rule and by operation: `schema` for a
+ * departure from the contract's schemas and statuses, else the semantic rule's id), then one line per
+ * violation: operation, status, rule, JSON pointer, expected, actual, case.
+ */
 export function driftMarkdown(result: RunResult): string {
   const drift = violationsOf(result);
   const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -139,10 +152,21 @@ export function driftMarkdown(result: RunResult): string {
     '',
   ];
   if (drift.length) {
-    out.push('| operation | status | pointer | expected | actual | case |', '|---|---|---|---|---|---|');
+    const count = (key: (d: (typeof drift)[number]) => string): string =>
+      [...drift.reduce((m, d) => m.set(key(d), (m.get(key(d)) ?? 0) + 1), new Map<string, number>())]
+        .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+    out.push(
+      `- by rule: ${count((d) => d.rule ?? 'schema')}`,
+      `- by operation: ${count((d) => d.operationId)}`,
+      '',
+      '| operation | status | rule | pointer | expected | actual | case |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const d of drift) {
       out.push(
-        `| ${d.operationId} | ${d.status} | \`${cell(d.pointer)}\` | ${cell(d.expected)} | ${cell(d.actual)} | ${cell(d.case)} |`,
+        `| ${d.operationId} | ${d.status} | ${d.rule ?? 'schema'} | \`${cell(d.pointer)}\` | ${cell(d.expected)} | ${cell(d.actual)} | ${cell(d.case)} |`,
       );
     }
   }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { CompiledContract, CompiledOperation, Violation } from '../mock/contract';
+import type { CompiledContract, CompiledOperation, Violation } from '../contract-kit';
 import { expectContract } from './checks';
 import { Transport } from './http';
 import { Redactor } from './redact';
+import { SemanticMemory, checkSemantics } from './semantics';
 import type { CaseResult, Expectation, HttpResponse, Target } from './types';
 
 /** What the positive flow learned, for later requests (ids are taken from earlier responses). */
@@ -20,6 +21,8 @@ export interface FlowContext {
   otherDeviceId?: string;
   paymentId?: string;
   otpId?: string;
+  /** A list of devices was walked page by page (once a run). */
+  walkedDevices?: boolean;
 }
 
 /** How to build one request to an operation. */
@@ -45,9 +48,16 @@ export class Session {
   readonly redactor = new Redactor();
   readonly cases: CaseResult[] = [];
   readonly ctx: FlowContext = {};
+  /** What the semantic rules remember between answers (list items, fuels, the login name). */
+  readonly memory = new SemanticMemory();
   negativeCases = 0;
   /** The answer to the reset before the run (`POST /__admin/reset`), checked by the admin suite. */
   resetResponse?: HttpResponse;
+  /**
+   * The run owns the target's state: an in-process mock, or one reset for this run. Otherwise (a running
+   * mock kept as it was) cases that would change it for everyone else are skipped.
+   */
+  fresh = false;
 
   constructor(
     readonly target: Target,
@@ -160,8 +170,18 @@ export class Session {
     extra: (res: HttpResponse) => Violation[] = () => [],
   ): Promise<HttpResponse> {
     const started = performance.now();
+    const bearer = spec.bearer === undefined ? this.ctx.accessToken : (spec.bearer ?? undefined);
     const res = await this.send(operationId, spec);
-    const violations = [...expectContract(this.op(operationId), res, expectation), ...extra(res)];
+    const op = this.op(operationId);
+    const violations = [...expectContract(op, res, expectation), ...extra(res)];
+    // What the answer means: a stateless mock's examples name nothing that was asked for.
+    if (!this.target.stateless && spec.method === undefined)
+      violations.push(
+        ...checkSemantics(
+          { op, pathParams: spec.pathParams ?? {}, query: spec.query ?? {}, bearer, res },
+          this.memory,
+        ),
+      );
     this.record({
       name,
       suite,
@@ -174,8 +194,22 @@ export class Session {
   }
 
   /** Records a case that did not run, with the reason. */
-  skip(name: string, suite: CaseResult['suite'], operationId: string, reason: string): void {
-    this.record({ name, suite, operationId, violations: [], skipped: reason, durationMs: 0 });
+  skip(
+    name: string,
+    suite: CaseResult['suite'],
+    operationId: string,
+    reason: string,
+    wouldReach?: number[],
+  ): void {
+    this.record({
+      name,
+      suite,
+      operationId,
+      violations: [],
+      skipped: reason,
+      ...(wouldReach ? { wouldReach } : {}),
+      durationMs: 0,
+    });
   }
 
   /** Records a finished case (redacting what it says) and prints one line. */
@@ -195,6 +229,8 @@ export class Session {
       `${mark} [${safe.suite}] ${safe.name}${safe.status ? ` -> ${safe.status}` : ''}${safe.skipped ? ` (${safe.skipped})` : ''}`,
     );
     for (const v of safe.violations)
-      this.log(`       ${v.operationId} ${v.status} ${v.pointer}: expected ${v.expected}, got ${v.actual}`);
+      this.log(
+        `       ${v.operationId} ${v.status} ${v.pointer}${v.rule ? ` [${v.rule}]` : ''}: expected ${v.expected}, got ${v.actual}`,
+      );
   }
 }

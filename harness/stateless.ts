@@ -1,4 +1,4 @@
-import type { OperationSpec } from '../mock/contract';
+import type { OperationSpec } from '../contract-kit';
 import type { RequestSpec, Session } from './session';
 import { basicAuthOf } from './flow';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { CONTRACT_DIR } from '../mock/contract';
+import { CONTRACT_DIR } from '../contract-kit';
 import personas from '../fixtures/personas.json';
 import type { Credentials, Target } from './types';
 

@@ -1,5 +1,5 @@
 import type { Express } from 'express';
-import type { Violation } from '../mock/contract';
+import type { Violation } from '../contract-kit';
 
 /** Credentials for a target, from environment variables (never from files in the repository). */
 export interface Credentials {
@@ -83,6 +83,8 @@ export interface CaseResult {
   violations: Violation[];
   /** Why it did not run. */
   skipped?: string;
+  /** For a skipped case: the statuses it would have reached (all of the operation's when absent). */
+  wouldReach?: number[];
   durationMs: number;
 }
 
@@ -107,10 +109,14 @@ export interface RunResult {
   cases: CaseResult[];
   /** The Procode API contract: operationId -> declared status -> exercised. */
   coverage: Coverage;
+  /** Why each declared pair that was not exercised was not: operationId -> status -> reason. */
+  notExercised?: Record<string, Record<string, string>>;
   /** API statuses exercised only by asking a mock for them (`Prefer: code=`): operationId -> statuses. */
   preferOnly?: Record<string, string[]>;
   /** The admin contract, when the target is a procode-mock and the admin suite ran. */
   admin?: AdminResult;
+  /** Requests the run sent (a case may send several: a walk through pages). */
+  requests: number;
   /** Generated negative cases (for the note). */
   negativeCases: number;
   /** Why the run stopped early without judging the target (refused credentials). */

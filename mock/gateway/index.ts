@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { OperationSpec } from '../contract';
+import type { OperationSpec } from '../../contract-kit';
 import type { Services } from '../handlers/context';
 import type { Problem } from '../problem';
 import { PROBLEMS, problem } from '../problem';

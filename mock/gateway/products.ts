@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { OperationSpec } from '../contract';
+import type { OperationSpec } from '../../contract-kit';
 import PRODUCTS_FILE from '../../fixtures/products.json';
 
 /**

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { HandlerEntry } from '../router';
+import type { HandlerEntry } from './context';
 import { PROBLEMS, Problem, pointer, problem } from '../problem';
 import type { Handler, Services } from './context';
 import { json } from './context';

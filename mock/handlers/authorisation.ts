@@ -1,4 +1,4 @@
-import type { HandlerEntry } from '../router';
+import type { HandlerEntry } from './context';
 import type { Handler } from './context';
 import { callerOf, json } from './context';
 import { customerView, subjectOf } from './customers';

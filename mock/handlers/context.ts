@@ -1,9 +1,11 @@
+import type { Request } from 'express';
 import type { Config } from '../config';
 import type { ScenarioClock } from '../clock';
 import type { RandomSource } from '../random';
 import type { Store } from '../store';
 import type { World } from '../../fixtures/world';
-import type { OperationSpec } from '../contract';
+import type { OperationSpec } from '../../contract-kit';
+import type { Problem } from '../problem';
 import type { Principal } from '../security';
 import type { TokenService } from '../auth/tokens';
 import type { OtpService } from '../auth/otp';
@@ -60,4 +62,13 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 export function callerOf(ctx: HandlerContext): Principal {
   if (!ctx.principal) throw new Error(`${ctx.operation.operationId} ran without a principal`);
   return ctx.principal;
+}
+
+/** Per-operation hooks beside the handler, for operations whose errors follow another standard. */
+export interface HandlerEntry {
+  handle: Handler;
+  /** Runs on the parsed body before validation (OAuth2: drop empty parameters, client authentication). */
+  prepare?: (body: unknown, req: Request) => unknown;
+  /** Rewrites a problem the operation's request caused (OAuth2: add invalid_request / unsupported_grant_type). */
+  mapProblem?: (p: Problem) => Problem;
 }

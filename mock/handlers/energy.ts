@@ -1,4 +1,4 @@
-import type { HandlerEntry } from '../router';
+import type { HandlerEntry } from './context';
 import type { DeviceRecord, PremiseRecord, ServicePointRecord } from '../../fixtures/world';
 import { PROBLEMS, problem } from '../problem';
 import { isoTimestamp } from '../clock';

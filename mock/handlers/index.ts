@@ -1,4 +1,4 @@
-import type { HandlerEntry } from '../router';
+import type { HandlerEntry } from './context';
 import { AUTH_HANDLERS } from './auth';
 import { AUTHORISATION_HANDLERS } from './authorisation';
 import { REGISTRATION_HANDLERS } from './registration';

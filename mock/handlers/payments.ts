@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { HandlerEntry } from '../router';
+import type { HandlerEntry } from './context';
 import { PROBLEMS, problem } from '../problem';
 import { isoTimestamp } from '../clock';
 import type { PaymentRecord, PendingPayment } from '../store';

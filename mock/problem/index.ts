@@ -1,2 +1,3 @@
-export * from './catalogue';
+export * from '../../contract-kit/problem-types';
+export * from '../../contract-kit/pointer';
 export * from './problem';

@@ -1,14 +1,14 @@
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { CompiledContract, CompiledOperation, Violation } from '../contract';
-import { checkResponse } from '../contract';
+import type { CompiledContract, CompiledOperation, Violation } from '../../contract-kit';
+import { checkResponse } from '../../contract-kit';
 import { OperationTable } from './match';
 import { PROBLEMS, Problem, problem } from '../problem';
 import { checkSubscriptionKey } from '../gateway';
 import type { Principal } from '../security';
 import { authenticate } from '../security';
 import { matchRequestMediaType, validateRequest } from '../validate';
-import type { Handler, HandlerContext, Reply, Services } from '../handlers/context';
+import type { HandlerContext, HandlerEntry, Reply, Services } from '../handlers/context';
 import type { WireReply } from '../reply';
 import { problemReply, writeReply } from '../reply';
 import type { Preferences } from '../scenario/prefer';
@@ -21,15 +21,6 @@ import {
   forcedProblem,
 } from '../scenario/forced';
 import type { FaultRule } from '../scenario/faults';
-
-/** Per-operation hooks beside the handler, for operations whose errors follow another standard. */
-export interface HandlerEntry {
-  handle: Handler;
-  /** Runs on the parsed body before validation (OAuth2: drop empty parameters, client authentication). */
-  prepare?: (body: unknown, req: Request) => unknown;
-  /** Rewrites a problem the operation's request caused (OAuth2: add invalid_request / unsupported_grant_type). */
-  mapProblem?: (p: Problem) => Problem;
-}
 
 /** What the router needs besides the contract. */
 export interface RouterDeps {

@@ -1,4 +1,4 @@
-import type { CompiledOperation } from '../contract';
+import type { CompiledOperation } from '../../contract-kit';
 
 /** A contract path compiled for matching: literal segments and named parameters. */
 interface CompiledPath {

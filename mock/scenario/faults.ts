@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isoTimestamp } from '../clock';
-import type { CompiledContract, CompiledOperation } from '../contract';
+import type { CompiledContract, CompiledOperation } from '../../contract-kit';
 import { PROBLEMS, problem } from '../problem';
 import type { FieldError } from '../problem';
 import { declaredCodes } from './forced';

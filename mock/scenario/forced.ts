@@ -1,4 +1,4 @@
-import type { CompiledOperation } from '../contract';
+import type { CompiledOperation } from '../../contract-kit';
 import type { ProblemExtensions, ProblemType } from '../problem';
 import { PROBLEMS, PROBLEM_BASE, Problem, problem } from '../problem';
 import { BEARER_REALM, INSUFFICIENT_SCOPE, INVALID_TOKEN } from '../security';

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import type { OperationSpec } from '../contract';
+import type { OperationSpec } from '../../contract-kit';
 import type { TokenService } from '../auth/tokens';
 import { SCOPE_OTP } from '../auth/tokens';
 import { PROBLEMS, problem } from '../problem';

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
-import type { CompiledOperation } from '../contract';
-import { toFieldErrors } from '../contract';
+import type { CompiledOperation } from '../../contract-kit';
+import { toFieldErrors } from '../../contract-kit';
 import type { FieldError } from '../problem';
 import { pointer } from '../problem';
 import { PROBLEMS, problem } from '../problem';

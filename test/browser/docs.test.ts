@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, Page, Request, Response } from 'playwright-core';
-import { CONTRACT_DIR, loadContract } from '../../mock/contract';
+import { CONTRACT_DIR, loadContract } from '../../contract-kit';
 import { PROBLEMS, PROBLEM_BASE } from '../../mock/problem';
 import { PERSONAS } from '../../fixtures/personas';
 import { ROOT, startServer } from '../helpers/server';

@@ -12,7 +12,7 @@ import request from 'supertest';
 import { createApp, defaultAdminContract } from '../../mock/app';
 import { loadConfig } from '../../mock/config';
 import type { ConfigInput } from '../../mock/config';
-import type { Violation } from '../../mock/contract';
+import type { Violation } from '../../contract-kit';
 import { adminCoverageLine, coverageRatio, runContract, violationsOf } from '../../harness/runner';
 import { junitXml, writeReports } from '../../harness/reports';
 import type { RunResult, Target } from '../../harness/types';
@@ -172,7 +172,8 @@ describe('over HTTP', () => {
       credentials,
       rate: 0,
     };
-    const result = await runContract(target);
+    // --reset: the run owns this server, so the reset and the state round trip are checked too.
+    const result = await runContract(target, { reset: true });
     expect(violationsOf(result)).toEqual([]);
     expect(coverageRatio(result)).toBe(1);
     expectAdminCoverage(result, { with401: false });

@@ -372,8 +372,9 @@ test.each(rows)(
     const result = await runContract(targetOf(`drift: ${kind}`, driftedApp(drift)), { suites });
     const found = violationsOf(result);
     expect(found.length).toBeGreaterThan(0);
-    // Only the drifted operation is blamed...
-    expect([...new Set(found.map((v) => v.operationId))]).toEqual([operationId]);
+    // Only the drifted operation is blamed by the schema checks (a semantic rule may also see the
+    // drifted value where another answer repeats it, e.g. a detail that no longer matches its list)...
+    expect([...new Set(found.filter((v) => !v.rule).map((v) => v.operationId))]).toEqual([operationId]);
     // ...at the drifted place.
     const place = new RegExp(
       `^(${pointers.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`,

@@ -79,13 +79,18 @@ test('prism proxy --errors: the positive flow through Prism has zero violations,
   expect(operations.size).toBe(17);
   // Prism's own verdict on the wire: no 500 VIOLATIONS, no sl-violations header on any operation call.
   const calls = seen.filter((s) => !s.url.startsWith('/__admin/'));
-  expect(calls.length).toBe(result.cases.length);
+  expect(calls.length + seen.filter((s) => s.url.startsWith('/__admin/')).length).toBe(result.requests);
   expect(calls.filter((s) => s.slViolations !== undefined || s.status >= 500)).toEqual([]);
   expect(calls.filter((s) => /#VIOLATIONS$/.test(s.problemType ?? ''))).toEqual([]);
-  // The only things Prism refused are the harness's calls to the mock's admin (the reset before the
-  // run, the dev outbox), which the contract does not have.
+  // The only things Prism refused are the harness's calls to the mock's admin (its clock and fault
+  // rules read before the run, the dev outbox; a URL target is not reset unless asked), which the
+  // contract does not have.
   const admin = seen.filter((s) => s.url.startsWith('/__admin/'));
-  expect(admin.map((s) => s.url.split('?')[0]).sort()).toEqual(['/__admin/outbox', '/__admin/reset']);
+  expect(admin.map((s) => s.url.split('?')[0]).sort()).toEqual([
+    '/__admin/clock',
+    '/__admin/faults',
+    '/__admin/outbox',
+  ]);
   for (const call of admin) {
     expect(call).toEqual(
       expect.objectContaining({

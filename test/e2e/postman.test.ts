@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadContract } from '../../mock/contract';
+import { loadContract } from '../../contract-kit';
 import { ROOT, startServer } from '../helpers/server';
 import type { RunningServer } from '../helpers/server';
 

@@ -7,7 +7,7 @@ import type { MockApp } from '../../mock/app';
 import { loadConfig } from '../../mock/config';
 import type { ConfigInput } from '../../mock/config';
 import { ManualClock } from '../../mock/clock';
-import type { Violation } from '../../mock/contract';
+import type { Violation } from '../../contract-kit';
 import personas from '../../fixtures/personas.json';
 
 export { personas };

@@ -4,7 +4,7 @@ import { KEY, testMock } from '../helpers/mock';
 import { OPERATIONS, bearer, send } from '../helpers/operations';
 import { GATEWAY_INVALID_KEY, expectGatewayError, expectProblem } from '../helpers/problems';
 import products from '../../fixtures/products.json';
-import { checkResponse } from '../../mock/contract';
+import { checkResponse } from '../../contract-kit';
 import { gatewayProblem, quotaProblem, replenishedIn } from '../../mock/gateway';
 import { problemReply } from '../../mock/reply';
 

@@ -1,5 +1,5 @@
-import { CONTRACT_DIR, CompiledContract, SCHEMA_BASE, loadContract } from '../../mock/contract';
-import type { ValidateFunction } from '../../mock/contract';
+import { CONTRACT_DIR, CompiledContract, SCHEMA_BASE, loadContract } from '../../contract-kit';
+import type { ValidateFunction } from '../../contract-kit';
 import { PROBLEM_BASE } from '../../mock/problem';
 import { PERSONAS } from '../../fixtures/personas';
 import { World } from '../../fixtures/world';

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTRACT_DIR, loadContract } from '../../mock/contract';
+import { CONTRACT_DIR, loadContract } from '../../contract-kit';
 import { PROBLEMS } from '../../mock/problem';
 import type { ProblemType } from '../../mock/problem';
 import { OTP_SCOPE_OPERATIONS } from '../../mock/security';

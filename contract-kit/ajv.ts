@@ -1,10 +1,10 @@
 import Ajv2020 from 'ajv/dist/2020';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { DOMAIN_FORMATS } from '../../fixtures/domain/formats';
+import { DOMAIN_FORMATS } from '../fixtures/domain/formats';
 import type { Contract, Schema } from './load';
-import type { FieldError } from '../problem';
-import { pointer } from '../problem';
+import type { FieldError } from './pointer';
+import { pointer } from './pointer';
 
 /** OpenAPI 3.1 keywords that are not JSON Schema vocabulary; ajv's strict mode must be told of them. */
 const OPENAPI_KEYWORDS = ['example', 'discriminator', 'xml', 'externalDocs'];

@@ -1,5 +1,5 @@
 import type { CompiledOperation } from './compiled';
-import { pointer } from '../problem';
+import { pointer } from './pointer';
 import { pointerTokens } from './ajv';
 
 /** A response as any client sees it: status, headers (lower-case names) and parsed body. */
@@ -18,6 +18,8 @@ export interface Violation {
   pointer: string;
   expected: string;
   actual: string;
+  /** The semantic rule broken (harness/semantics.ts), absent for a departure from the schema. */
+  rule?: string;
 }
 
 /** The media type of a Content-Type header, lower-cased, without parameters. */
