@@ -7,6 +7,8 @@ import type { Target } from './types';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONTRACT_DIR } from '../contract-kit';
+import { addDiffCommand, runDiff } from './diff';
+import type { DiffCommandOptions } from './diff';
 
 function number(value: string): number {
   const n = Number(value);
@@ -19,8 +21,12 @@ export const VERSION = (
   JSON.parse(readFileSync(join(CONTRACT_DIR, '..', 'package.json'), 'utf8')) as { version: string }
 ).version;
 
-/** `procode-contract`: checks a target against the contract; exits 1 on any violation or low coverage. */
+/**
+ * `procode-contract`: checks a target against the contract (exit 1 on any violation or low coverage), or
+ * with `diff <old> <new>` lists the changes between two contracts that break consumers (exit 1 on one).
+ */
 export async function main(argv: string[] = process.argv): Promise<number> {
+  let diff: { oldSpec: string; newSpec: string; options: DiffCommandOptions } | undefined;
   const program = new Command()
     .name('procode-contract')
     .description('Check the in-process mock, a URL or a named environment against the Procode contract.')
@@ -45,13 +51,20 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     )
     .option('--no-reset', "keep a running mock's state (the default)")
     .version(VERSION)
-    .exitOverride();
+    // The check's options belong before `diff`, never to it.
+    .enablePositionalOptions()
+    .exitOverride()
+    // Without an action of its own, a program with a subcommand prints its help when given none.
+    .action(() => undefined);
+  // Declared after exitOverride, which subcommands inherit when they are made.
+  addDiffCommand(program, (oldSpec, newSpec, options) => (diff = { oldSpec, newSpec, options }));
   try {
     program.parse(argv);
   } catch (err) {
     const code = (err as { exitCode?: number }).exitCode ?? 2;
     return code === 0 ? 0 : 2;
   }
+  if (diff) return runDiff(diff.oldSpec, diff.newSpec, diff.options);
   const opts = program.opts<{
     reset?: boolean;
     target: string;

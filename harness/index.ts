@@ -4,3 +4,4 @@ export * from './runner';
 export * from './reports';
 export * from './targets';
 export { Redactor } from './redact';
+export * from './diff';
