@@ -88,6 +88,13 @@ export function bundleContract(contract: Contract): Record<string, unknown> {
     delete inlined.$schema;
     schemas[name] = inlined;
   }
+  // A discriminator's mapping names schema files too (OpenAPI 3.1 section 4.8.25): the components now.
+  for (const s of Object.values(schemas)) {
+    const mapping = isObject(s) && isObject(s.discriminator) ? s.discriminator.mapping : undefined;
+    if (isObject(mapping))
+      for (const [value, ref] of Object.entries(mapping))
+        if (typeof ref === 'string' && !ref.startsWith('#')) mapping[value] = toComponent(ref);
+  }
   const bundled = mapRefs(doc, (ref) => (ref.startsWith('#') ? ref : toComponent(ref))) as Record<
     string,
     unknown

@@ -109,7 +109,7 @@ test("runs against a developer's mock leave the developer's session working, run
   // No fault rule left behind, the clock on the system clock.
   const faults = (await (await fetch(`${server.base}/__admin/faults`)).json()) as { items: unknown[] };
   expect(faults.items).toEqual([]);
-});
+}, 180_000); // six whole harness runs, each a process of its own
 
 test('--reset is the way to a clean state, and it says it revokes tokens', async () => {
   const session = await login();
@@ -118,4 +118,4 @@ test('--reset is the way to a clean state, and it says it revokes tokens', async
   expect(out).toMatch(/resetting the mock first \(--reset\): every token it issued is revoked/);
   const me = await call('/api/identity/customers/me', { token: session.access_token });
   expect(me.status).toBe(401);
-});
+}, 60_000);

@@ -1,3 +1,4 @@
+import { bundleContract } from '../../mock/docs';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONTRACT_DIR, loadContract } from '../../contract-kit';
@@ -139,16 +140,45 @@ test.each([
   ['service-point.json', 'fuelType'],
   ['payment.json', 'status'],
   ['device.json', 'deviceType'],
-])('12: %s is a oneOf discriminated on %s, each member closed and naming its values', (file, property) => {
-  const schema = schemaFile(file);
-  expect(schema.discriminator).toEqual({ propertyName: property });
-  expect(schema.if).toBeUndefined();
-  const values: string[] = [];
-  for (const member of schema.oneOf as Record<string, any>[]) {
-    expect(member.additionalProperties).toBe(false);
-    expect(member.required).toContain(property);
-    const p = member.properties[property];
-    values.push(...(p.const !== undefined ? [p.const] : p.enum));
+])(
+  '12: %s is a oneOf discriminated on %s, each member a named, closed schema naming its values',
+  (file, property) => {
+    const schema = schemaFile(file);
+    expect(schema.if).toBeUndefined();
+    const mapping = (schema.discriminator as { propertyName: string; mapping: Record<string, string> })
+      .mapping;
+    expect(schema.discriminator).toEqual({ propertyName: property, mapping: expect.any(Object) });
+    const values: string[] = [];
+    const components = loadContract().document.components as { schemas: Record<string, { $ref?: string }> };
+    for (const { $ref } of schema.oneOf as { $ref: string }[]) {
+      // A $ref to a schema file that is a component of its own (Redocly: the discriminator can select it).
+      expect(Object.values(components.schemas).map((c) => c.$ref)).toContain(`./schemas/${$ref}`);
+      const member = schemaFile($ref);
+      expect(member.additionalProperties).toBe(false);
+      expect(member.required).toContain(property);
+      const p = member.properties[property];
+      const own: string[] = p.const !== undefined ? [p.const] : p.enum;
+      // The mapping sends each value to the member that holds it.
+      for (const v of own) expect(mapping[v]).toBe($ref);
+      values.push(...own);
+    }
+    expect(Object.keys(mapping).sort()).toEqual([...values].sort());
+    expect(new Set(values).size).toBe(values.length);
+  },
+);
+
+test("12: the docs' bundled contract maps each discriminator value to a component, not a file", () => {
+  const bundled = bundleContract(loadContract()) as {
+    components: { schemas: Record<string, Record<string, any>> };
+  };
+  const schemas = bundled.components.schemas;
+  for (const name of ['ServicePoint', 'Device', 'Payment']) {
+    const mapping = schemas[name]!.discriminator.mapping as Record<string, string>;
+    for (const ref of Object.values(mapping)) {
+      expect(ref).toMatch(/^#\/components\/schemas\/[A-Za-z]+$/);
+      expect(schemas[ref.split('/').pop()!]).toBeDefined();
+    }
+    for (const member of schemas[name]!.oneOf as { $ref: string }[])
+      expect(Object.values(mapping)).toContain(member.$ref);
   }
-  expect(new Set(values).size).toBe(values.length);
 });
