@@ -165,7 +165,8 @@ export function whyNotExercised(
       c.operationId === operationId &&
       (!c.wouldReach || c.wouldReach.includes(status)),
   );
-  if (skipped.length) return [...new Set(skipped.map((c) => c.skipped))].join('; ');
+  // The first skip is the most specific (the flow's own, before the generated cases').
+  if (skipped.length) return skipped[0]!.skipped!;
   const write = method !== 'get';
   if (!target.isMock) {
     if (status >= 500 || status === 429)
