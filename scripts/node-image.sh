@@ -48,7 +48,7 @@ image_version() {
   printf '%s\n' "$version"
 }
 
-cache_dir() { printf '%s\n' "${PROCODE_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/procode-mock}"; }
+cache_dir() { printf '%s\n' "${PROCODE_NODE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/procode-mock}"; }
 
 # install <package> <version>: once per version (a finished folder has .complete); prints the package folder.
 install_pkg() {
