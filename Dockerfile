@@ -8,12 +8,17 @@
 # No Docker engine runs where this is developed: `npm run docker:verify` builds this file with buildah
 # and passes the contract harness against the mock running inside the built image.
 
-# Every stage starts from Node.js 20.20.2 on Debian 12, pinned by tag and by its multi-arch
-# manifest-list digest (Docker uses the digest; the tag says what it is). Bump all three together.
+# Every stage starts from Node.js 26.10.0 (the 26 LTS line, supported to April 2029; docs/decisions.md
+# "Runtime") on Debian 12, pinned by tag and by its multi-arch manifest-list digest (Docker uses the
+# digest; the tag says what it is). No registry is reachable where this is developed: the digest is the
+# one public Dockerfiles pin for this tag, some building other platforms from it, not pulled here.
+# Bump the tag and the digest together, in all three FROMs and the base labels below; these FROMs
+# are the one source of the image's Node.js version (scripts/node-image.sh reads them for .ci/run's
+# second test pass and docker:verify's stand-in; test/unit/runtime.test.ts checks engines and README).
 
 # Stage 1: every dependency, then the TypeScript (tsconfig.build.json) compiled into dist/. Nothing
 # here needs a dependency's install script (tsc is plain JavaScript), so none runs, in either stage.
-FROM node:20.20.2-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS build
+FROM node:26.10.0-bookworm-slim@sha256:662933cf47f013bc8e4beb31a6116448427a82057ba7c42c97e4c5ba766504c2 AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -21,19 +26,19 @@ COPY . .
 RUN npm run build && rm -rf dist/bench
 
 # Stage 2: production dependencies only (this layer is reused until package*.json change).
-FROM node:20.20.2-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS deps
+FROM node:26.10.0-bookworm-slim@sha256:662933cf47f013bc8e4beb31a6116448427a82057ba7c42c97e4c5ba766504c2 AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # Stage 3: the runtime. Code and contract are owned by root and read-only to the process.
-FROM node:20.20.2-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS runtime
+FROM node:26.10.0-bookworm-slim@sha256:662933cf47f013bc8e4beb31a6116448427a82057ba7c42c97e4c5ba766504c2 AS runtime
 WORKDIR /app
 LABEL org.opencontainers.image.title="procode-mock" \
       org.opencontainers.image.description="Stateful mock of the Procode API Portal APIs, driven by one OpenAPI 3.1 contract, and its contract harness" \
       org.opencontainers.image.version="0.1.0" \
-      org.opencontainers.image.base.name="docker.io/library/node:20.20.2-bookworm-slim" \
-      org.opencontainers.image.base.digest="sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0"
+      org.opencontainers.image.base.name="docker.io/library/node:26.10.0-bookworm-slim" \
+      org.opencontainers.image.base.digest="sha256:662933cf47f013bc8e4beb31a6116448427a82057ba7c42c97e4c5ba766504c2"
 # HOST: the mock binds 127.0.0.1 by default, unreachable from outside a container.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

