@@ -188,8 +188,12 @@ export class AdminSuite {
         },
       );
     } else {
-      this.skip('ResetMock', 'ResetMock', "--no-reset: the mock's state is kept");
-      this.skip('ClearRequests', 'ClearRequests', "--no-reset: the mock's request journal is kept");
+      this.skip('ResetMock', 'ResetMock', "the mock's state is kept (a reset needs --reset)");
+      this.skip(
+        'ClearRequests',
+        'ClearRequests',
+        "the mock's request journal is kept (clearing it needs --reset)",
+      );
     }
   }
 
