@@ -27,7 +27,7 @@ async function main() {
   let bundleContract, loadContract, CONTRACT_DIR;
   try {
     ({ bundleContract } = require(join(DIST_MOCK, 'docs', 'index.js')));
-    ({ loadContract, CONTRACT_DIR } = require(join(DIST_MOCK, 'contract', 'index.js')));
+    ({ loadContract, CONTRACT_DIR } = require(join(ROOT, 'dist', 'contract-kit', 'index.js')));
   } catch (err) {
     throw new Error(`generate-types: run \`tsc -p tsconfig.build.json\` first (${err.message})`, {
       cause: err,
