@@ -1,13 +1,20 @@
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { CompiledContract, CompiledOperation, Violation } from '../../contract-kit';
-import { checkResponse } from '../../contract-kit';
+import {
+  FORM_MEDIA_TYPE,
+  acceptable,
+  checkResponse,
+  matchContentType,
+  representationOf,
+  successMediaTypes,
+} from '../../contract-kit';
 import { OperationTable } from './match';
 import { PROBLEMS, Problem, problem } from '../problem';
 import { checkSubscriptionKey } from '../gateway';
 import type { Principal } from '../security';
 import { authenticate } from '../security';
-import { matchRequestMediaType, validateRequest } from '../validate';
+import { validateRequest } from '../validate';
 import type { HandlerContext, HandlerEntry, Reply, Services } from '../handlers/context';
 import type { WireReply } from '../reply';
 import { problemReply, writeReply } from '../reply';
@@ -198,6 +205,10 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
   const declaredMediaOf = new Map(
     [...contract.operations.values()].map((op) => [op, [...(op.spec.requestBody?.content.keys() ?? [])]]),
   );
+  // What a success is written as, in UTF-8: RFC 9110 section 12.5.1 matches Accept against this.
+  const offeredOf = new Map(
+    [...contract.operations.values()].map((op) => [op, successMediaTypes(op).map(representationOf)]),
+  );
 
   const keyed = new Map([...contract.operations.values()].map((op) => [op, requiresKey(op, contract)]));
   const authenticateCaller =
@@ -267,10 +278,12 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
     try {
       if (deps.scenario && !services.store.faults.empty && (await applyFault(req, res, op))) return;
       if (keyed.get(op)) checkSubscriptionKey(req, spec, services);
-      if (!req.accepts('application/json')) {
+      const offered = offeredOf.get(op)!;
+      if (acceptable(req.headers.accept, offered).length === 0) {
         throw problem(
           PROBLEMS.NOT_ACCEPTABLE,
-          'This API answers only application/json (errors: application/problem+json); fix the Accept header.',
+          `This operation answers ${offered.join(' or ')} (errors: application/problem+json); ` +
+            'fix the Accept header to allow it (for example Accept: application/json).',
         );
       }
       const principal = await authenticateCaller(req, op);
@@ -279,18 +292,22 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
       let mediaType: string | undefined;
       if (spec.requestBody && hasBody(req)) {
         const declaredMedia = declaredMediaOf.get(op)!;
-        mediaType = matchRequestMediaType(req.headers['content-type'], declaredMedia);
-        if (!mediaType) {
+        const matched = matchContentType(req.headers['content-type'], declaredMedia);
+        if (matched.kind === 'charset') {
           throw problem(
             PROBLEMS.UNSUPPORTED_MEDIA_TYPE,
-            `Send the body as ${declaredMedia.join(' or ')}${req.headers['content-type'] ? '' : ' with a Content-Type header'}.`,
+            `Send the body encoded as ${matched.allowed.map((c) => c.toUpperCase()).join(' or ')} ` +
+              `(charset=utf-8, or no charset parameter), not charset=${matched.charset}.`,
           );
         }
-        await parseBody(
-          mediaType === 'application/x-www-form-urlencoded' ? formParser : jsonParser,
-          req,
-          res,
-        );
+        if (matched.kind !== 'match') {
+          throw problem(
+            PROBLEMS.UNSUPPORTED_MEDIA_TYPE,
+            `Send the body as ${declaredMedia.join(' or ')}${matched.kind === 'missing' ? ' with a Content-Type header' : ''}.`,
+          );
+        }
+        mediaType = matched.mediaType;
+        await parseBody(mediaType === FORM_MEDIA_TYPE ? formParser : jsonParser, req, res);
         body = (req as { body?: unknown }).body;
       }
       if (entry?.prepare) body = entry.prepare(body, req);
