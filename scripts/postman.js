@@ -68,7 +68,7 @@ function parseArgs(argv) {
 function bundledContract() {
   let contract, docs;
   try {
-    contract = require(join(ROOT, 'dist', 'mock', 'contract'));
+    contract = require(join(ROOT, 'dist', 'contract-kit'));
     docs = require(join(ROOT, 'dist', 'mock', 'docs'));
   } catch (err) {
     throw new Error(`dist/ is missing or stale (${err.message}): run npm run build first, or pass --spec`, {
