@@ -1,6 +1,5 @@
-import Ajv2020 from 'ajv/dist/2020';
+import type Ajv2020 from 'ajv/dist/2020';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
 import { DOMAIN_FORMATS } from '../fixtures/domain/formats';
 import type { Contract, Schema } from './load';
 import type { FieldError } from './pointer';
@@ -15,7 +14,12 @@ const OPENAPI_KEYWORDS = ['example', 'discriminator', 'xml', 'externalDocs'];
  * @param coerce true for parameters, which arrive as strings; bodies are never coerced (`"100"` is not a number).
  */
 export function createAjv(contract: Contract, coerce: boolean): Ajv2020 {
-  const ajv = new Ajv2020({
+  // Loaded on first use (the first request, or a harness run), not at the mock's start-up.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const Ajv = (require('ajv/dist/2020') as typeof import('ajv/dist/2020')).default;
+  const addFormats = (require('ajv-formats') as typeof import('ajv-formats')).default;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const ajv = new Ajv({
     strict: true,
     allErrors: true,
     coerceTypes: coerce,

@@ -1,6 +1,7 @@
 import type { CompiledOperation } from './compiled';
 import { pointer } from './pointer';
 import { pointerTokens } from './ajv';
+import { UTF8, isJsonMediaType, parseMediaType } from './media-type';
 
 /** A response as any client sees it: status, headers (lower-case names) and parsed body. */
 export interface ObservedResponse {
@@ -20,12 +21,6 @@ export interface Violation {
   actual: string;
   /** The semantic rule broken (harness/semantics.ts), absent for a departure from the schema. */
   rule?: string;
-}
-
-/** The media type of a Content-Type header, lower-cased, without parameters. */
-export function mediaTypeOf(contentType: string | string[] | undefined): string {
-  const raw = Array.isArray(contentType) ? contentType[0] : contentType;
-  return (raw ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
 function short(v: unknown): string {
@@ -74,10 +69,16 @@ export function checkResponse(op: CompiledOperation, res: ObservedResponse): Vio
     if (res.body !== undefined && res.body !== '') out.push(v('#', 'no body', short(res.body)));
     return out;
   }
-  const mediaType = mediaTypeOf(res.headers['content-type']);
+  const parsed = parseMediaType(res.headers['content-type']);
+  const mediaType = parsed?.essence ?? '';
   if (!declared.content.has(mediaType)) {
     out.push(v('content-type', [...declared.content.keys()].join(' or '), mediaType || 'none'));
     return out;
+  }
+  const charset = parsed?.parameters.charset;
+  if (charset !== undefined && isJsonMediaType(mediaType) && charset.toLowerCase() !== UTF8) {
+    // RFC 8259 section 8.1: JSON exchanged between systems is UTF-8.
+    out.push(v('content-type', `${mediaType} in UTF-8 (charset=utf-8 or none)`, `charset=${charset}`));
   }
   const validate = op.responses.get(`${res.status} ${mediaType}`);
   if (validate && !validate(res.body)) {

@@ -8,4 +8,5 @@ export * from './ajv';
 export * from './compiled';
 export * from './check-response';
 export * from './pointer';
+export * from './media-type';
 export * from './problem-types';

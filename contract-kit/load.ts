@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /** The `contracts/` folder of this package, found upwards from here (works from `mock/` and `dist/mock/`). */
 function findContractDir(start: string): string {
@@ -13,6 +13,10 @@ function findContractDir(start: string): string {
 
 /** Where the contract lives in this repository. */
 export const CONTRACT_DIR = findContractDir(__dirname);
+/** This package's version (its package.json sits beside contracts/). */
+export const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(join(CONTRACT_DIR, '..', 'package.json'), 'utf8')) as { version: string }
+).version;
 /** Base URI under which the schema files are registered with ajv (their `$ref`s resolve against it). */
 export const SCHEMA_BASE = 'https://procode.example/contracts/schemas/';
 
@@ -122,6 +126,52 @@ function toMap<T>(obj: unknown, f: (value: Record<string, unknown>, key: string)
 }
 
 /**
+ * Where parsed contracts are kept as JSON between runs: the usual cache folder of a package
+ * (`node_modules/.cache/<name>`), ignored by git and left out of the image's copy of the sources.
+ */
+const PARSE_CACHE_DIR = join(CONTRACT_DIR, '..', 'node_modules', '.cache', 'procode-mock');
+
+/**
+ * A YAML document, parsed. Parsing the contract with `yaml` took a third of the mock's start-up, so the
+ * result is kept as JSON under the SHA-256 of the text: a later start with the same text reads the JSON
+ * (an edited contract has another hash, so it is parsed afresh). A cache that cannot be written (a
+ * read-only install) is skipped.
+ */
+function readYaml(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 32);
+  const cached = join(PARSE_CACHE_DIR, `${basename(path)}.${hash}.json`);
+  if (existsSync(cached)) {
+    try {
+      return JSON.parse(readFileSync(cached, 'utf8'));
+    } catch {
+      // A torn or foreign file: parse the YAML instead.
+    }
+  }
+  // Loaded only on a miss: with the cache warm, the YAML parser is not even read from disk.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const document: unknown = (require('yaml') as typeof import('yaml')).parse(text);
+  try {
+    mkdirSync(PARSE_CACHE_DIR, { recursive: true });
+    // Written whole and renamed, so a reader in another process never sees half a file.
+    const partial = `${cached}.${process.pid}.tmp`;
+    writeFileSync(partial, JSON.stringify(document));
+    renameSync(partial, cached);
+    // Earlier versions of this document are of no more use.
+    for (const old of readdirSync(PARSE_CACHE_DIR))
+      if (
+        old.startsWith(`${basename(path)}.`) &&
+        old.endsWith('.json') &&
+        join(PARSE_CACHE_DIR, old) !== cached
+      )
+        rmSync(join(PARSE_CACHE_DIR, old), { force: true });
+  } catch {
+    // Not writable here (a read-only install): parse every time.
+  }
+  return document;
+}
+
+/**
  * Reads a contract of `dir` (the Procode API's `procode.openapi.yaml` unless `file` names another, such
  * as the mock's own `admin.openapi.yaml`) and every `schemas/*.json` beside it.
  * @param dir the contracts folder (default: this repository's).
@@ -129,7 +179,7 @@ function toMap<T>(obj: unknown, f: (value: Record<string, unknown>, key: string)
  * @throws Error when the document is not OpenAPI 3.1 or a `$ref` does not resolve.
  */
 export function loadContract(dir: string = CONTRACT_DIR, file: string = 'procode.openapi.yaml'): Contract {
-  const document = parseYaml(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>;
+  const document = readYaml(join(dir, file)) as Record<string, unknown>;
   if (typeof document.openapi !== 'string' || !document.openapi.startsWith('3.1')) {
     throw new Error('The contract must be an OpenAPI 3.1 document');
   }

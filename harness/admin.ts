@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CompiledContract, CompiledOperation, Violation } from '../contract-kit';
-import { CONTRACT_DIR, CompiledContract as Compiled, loadContract } from '../contract-kit';
+import { CONTRACT_DIR, CompiledContract as Compiled, acceptHeaderOf, loadContract } from '../contract-kit';
 import { ROUTER, expectContract, routerOperation } from './checks';
 import type { Session } from './session';
 import type { AdminResult, Expectation, HttpResponse } from './types';
@@ -121,7 +121,7 @@ export class AdminSuite {
       json: call.json,
       raw: call.raw,
       contentType: call.contentType,
-      accept: call.accept,
+      accept: call.accept ?? acceptHeaderOf(op),
       token: call.token,
     });
     return this.judge(name, operationId, res, expectation, extra, started);

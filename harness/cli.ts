@@ -4,9 +4,7 @@ import { adminCoverageLine, runContract, coverageRatio, violationsOf } from './r
 import { writeReports } from './reports';
 import { resolveTarget, TargetError } from './targets';
 import type { Target } from './types';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CONTRACT_DIR } from '../contract-kit';
+import { PACKAGE_VERSION } from '../contract-kit';
 import { addDiffCommand, runDiff } from './diff';
 import type { DiffCommandOptions } from './diff';
 
@@ -16,10 +14,8 @@ function number(value: string): number {
   return n;
 }
 
-/** This package's version (package.json sits beside contracts/). */
-export const VERSION = (
-  JSON.parse(readFileSync(join(CONTRACT_DIR, '..', 'package.json'), 'utf8')) as { version: string }
-).version;
+/** This package's version. */
+export const VERSION = PACKAGE_VERSION;
 
 /**
  * `procode-contract`: checks a target against the contract (exit 1 on any violation or low coverage), or

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CompiledOperation } from '../contract-kit';
+import { mediaTypeOf } from '../contract-kit';
 import type { Session } from './session';
 import { basicAuthOf, writesAllowed } from './flow';
 import personas from '../fixtures/personas.json';
@@ -102,7 +103,7 @@ export async function scenarios(s: Session): Promise<void> {
               actual: allow || 'absent',
             },
           ]),
-      ...(/^application\/problem\+json/.test(res.headers['content-type'] ?? '')
+      ...(mediaTypeOf(res.headers['content-type']) === 'application/problem+json'
         ? []
         : [
             {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CompiledContract, CompiledOperation, Violation } from '../contract-kit';
+import { acceptHeaderOf } from '../contract-kit';
 import { expectContract } from './checks';
 import { Transport } from './http';
 import { Redactor } from './redact';
@@ -94,7 +95,7 @@ export class Session {
     if (spec.query && Object.keys(spec.query).length)
       path += '?' + new URLSearchParams(spec.query).toString();
     const headers: Record<string, string> = {
-      Accept: 'application/json',
+      Accept: acceptHeaderOf(op),
       'X-Request-ID': `procode-contract-${randomUUID()}`,
       ...(spec.headers ?? {}),
     };

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import cors from 'cors';
-import pino from 'pino';
 import type { Logger } from 'pino';
+import { createLogger } from './logger';
+import type { RequestLine } from './logger';
 import type { Config } from './config';
 import { loadConfig } from './config';
 import type { Clock } from './clock';
@@ -51,25 +52,7 @@ export interface MockApp {
   logger: Logger;
 }
 
-/** Field paths never written to logs (tokens, passwords, OTP codes, personal data). */
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers["ocp-apim-subscription-key"]',
-  'req.headers.cookie',
-  'password',
-  'code',
-  'access_token',
-  'refresh_token',
-  'client_secret',
-  'email',
-  'mobilePhone',
-  '*.password',
-  '*.code',
-  '*.access_token',
-  '*.refresh_token',
-  '*.email',
-  '*.mobilePhone',
-];
+export { REDACT_PATHS } from './logger';
 
 /** Request ids echoed back only when they are this tame; others are replaced (no header injection). */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -94,6 +77,21 @@ export function defaultContract(): CompiledContract {
 }
 
 /**
+ * What `--log-level debug` adds to a request line: the stage that answered (`gateway`, `negotiation`,
+ * `security`, `media-type`, `body`, `validate`, `prefer`, `handler`, `reply-check`), the fault rule or
+ * preference applied, and a validation problem's `errors[]` (`in`, `pointer`, `detail`: where and what,
+ * never the value sent).
+ */
+function debugFields(locals: PipelineLocals): Record<string, unknown> {
+  return {
+    stage: locals.stage ?? (locals.operation ? undefined : 'route'),
+    ...(locals.fault ? { fault: locals.fault.faultId } : {}),
+    ...(locals.preferenceApplied ? { preferenceApplied: locals.preferenceApplied } : {}),
+    ...(locals.problem?.errors ? { errors: locals.problem.errors } : {}),
+  };
+}
+
+/**
  * Wires the mock (architecture.md): configuration, clock, seeded randomness, the generated world and its
  * write overlay, the contract's compiled validators, and the Express pipeline.
  */
@@ -102,13 +100,7 @@ export function createApp(options: AppOptions = {}): MockApp {
   // The admin API freezes or moves this clock; the base is the system's, or a test's manual clock.
   const clock = new ScenarioClock(options.clock ?? systemClock);
   const random = options.random ?? new SeededRandom(config.seed);
-  const logger =
-    options.logger ??
-    pino(
-      { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
-      // Asynchronous writes: a synchronous write per request line cost a quarter of the throughput (bench/).
-      pino.destination({ dest: 1, sync: false }),
-    );
+  const logger = options.logger ?? createLogger(config);
   const contract = options.contract ?? defaultContract();
   const store = new Store({ seed: config.seed, journalSize: config.journalSize });
   const world = new World({ seed: config.seed, accounts: config.accounts });
@@ -128,6 +120,7 @@ export function createApp(options: AppOptions = {}): MockApp {
   app.set('query parser', 'simple');
 
   const logRequests = logger.isLevelEnabled('info');
+  const logDebug = logger.isLevelEnabled('debug');
   const { journal } = store;
   app.use((req: Request, res: Response, next: NextFunction) => {
     const sent = req.headers['x-request-id'];
@@ -165,18 +158,19 @@ export function createApp(options: AppOptions = {}): MockApp {
     }
     if (logRequests) {
       res.on('finish', () => {
-        const op = (res.locals as PipelineLocals).operation;
-        logger.info(
-          {
-            requestId,
-            operationId: op?.spec.operationId,
-            method: req.method,
-            route: op?.spec.path,
-            status: res.statusCode,
-            durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-          },
-          'request',
-        );
+        const locals = res.locals as PipelineLocals;
+        const op = locals.operation;
+        const line: RequestLine = {
+          requestId,
+          operationId: op?.spec.operationId,
+          method: req.method,
+          route: op ? op.spec.path : req.path,
+          status: res.statusCode,
+          problem: locals.problem?.slug,
+          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        };
+        if (logDebug) logger.debug({ ...line, ...debugFields(locals) }, 'request');
+        else logger.info(line, 'request');
       });
     }
     next();

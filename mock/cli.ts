@@ -5,7 +5,7 @@ import type { ConfigInput } from './config';
 import { ConfigError, loadConfig } from './config';
 import { serveUntilSignal } from './server';
 import { World } from '../fixtures/world';
-import { VERSION, main as contractMain } from '../harness/cli';
+import { PACKAGE_VERSION } from '../contract-kit';
 
 /** Exit code for an invalid setting (one line on stderr). */
 export const EXIT_USAGE = 2;
@@ -38,7 +38,7 @@ export function program(): Command {
     .description(
       'The offline sandbox of the Procode APIs: a stateful mock, its contract checker, its fixtures.',
     )
-    .version(VERSION)
+    .version(PACKAGE_VERSION)
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') });
 
@@ -78,15 +78,16 @@ export function program(): Command {
       new Option('--gateway-errors <shape>', 'subscription-key 401 shape').choices(['apim', 'problem']),
     )
     .addOption(
-      new Option('--log-level <level>', 'pino log level').choices([
-        'fatal',
-        'error',
-        'warn',
-        'info',
-        'debug',
-        'trace',
-        'silent',
-      ]),
+      new Option(
+        '--log-level <level>',
+        "pino log level (default info: a line per request; debug adds the stage that answered and a validation error's fields)",
+      ).choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'auto (default): readable lines on a terminal, JSON otherwise (always JSON with NODE_ENV=production)',
+      ).choices(['auto', 'pretty', 'json']),
     )
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const overrides: ConfigInput = {
@@ -100,6 +101,7 @@ export function program(): Command {
         tlsKeyFile: o.key as string | undefined,
         gatewayErrors: o.gatewayErrors as string | undefined,
         logLevel: o.logLevel as string | undefined,
+        logFormat: o.logFormat as string | undefined,
         paymentDelaySeconds: o.paymentDelay as string | undefined,
         refreshRotation: o.refreshRotation === true ? true : undefined,
         prefer: o.prefer as string | undefined,
@@ -118,6 +120,9 @@ export function program(): Command {
     .action(async (args: string[]) => {
       // As PID 1 in a container, a process without handlers ignores SIGTERM/SIGINT: stop at once.
       for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(130));
+      // Loaded only for this command: `serve` starts faster without the harness.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { main: contractMain } = require('../harness/cli') as typeof import('../harness/cli');
       process.exit(await contractMain(['node', 'procode-contract', ...args]));
     });
 

@@ -30,6 +30,12 @@ export interface Config {
   readonly bodyLimitBytes: number;
   /** pino log level. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * How request logs look: `pretty` (pino-pretty, one readable line per request), `json` (pino's JSON
+   * lines), or `auto`: pretty when stdout is a terminal, JSON otherwise. `NODE_ENV=production` makes
+   * `auto` JSON.
+   */
+  readonly logFormat: 'auto' | 'pretty' | 'json';
   /** Serve HTTPS (the real APIs are HTTPS only); a certificate is made at start-up unless given. */
   readonly tls: boolean;
   /** PEM certificate file for HTTPS (with `tlsKeyFile`). */
@@ -74,6 +80,7 @@ export const DEFAULTS: Config = Object.freeze({
   selfCheck: true,
   bodyLimitBytes: 64 * 1024,
   logLevel: 'info',
+  logFormat: 'auto',
   tls: false,
   prefer: true,
   admin: true,
@@ -96,6 +103,7 @@ const ENV_NAMES: { [K in keyof Config]-?: string[] } = {
   selfCheck: ['PROCODE_SELF_CHECK'],
   bodyLimitBytes: ['PROCODE_BODY_LIMIT'],
   logLevel: ['PROCODE_LOG_LEVEL', 'LOG_LEVEL'],
+  logFormat: ['PROCODE_LOG_FORMAT'],
   tls: ['PROCODE_TLS'],
   tlsCertFile: ['PROCODE_TLS_CERT'],
   tlsKeyFile: ['PROCODE_TLS_KEY'],
@@ -108,37 +116,81 @@ const ENV_NAMES: { [K in keyof Config]-?: string[] } = {
   refreshRotation: ['PROCODE_REFRESH_ROTATION'],
 };
 
-function integer(name: string, raw: unknown, min: number, max: number): number {
-  const n =
-    typeof raw === 'number' ? raw : /^-?\d+$/.test(String(raw).trim()) ? Number(String(raw).trim()) : NaN;
+/**
+ * The command-line flag of each setting that has one (`procode-mock serve --help`); a value given in
+ * `overrides` is reported under this name.
+ */
+const FLAG_NAMES: { [K in keyof Config]?: string } = {
+  host: '--host',
+  port: '--port',
+  seed: '--seed',
+  accounts: '--accounts',
+  tokenTtlSeconds: '--token-ttl',
+  gatewayErrors: '--gateway-errors',
+  logLevel: '--log-level',
+  logFormat: '--log-format',
+  tls: '--tls',
+  tlsCertFile: '--cert',
+  tlsKeyFile: '--key',
+  prefer: '--prefer',
+  admin: '--admin',
+  journalSize: '--journal-size',
+  paymentDelaySeconds: '--payment-delay',
+  refreshRotation: '--refresh-rotation',
+};
+
+/** Settings whose value is a secret: an error names where it came from, never the value. */
+const SECRET: ReadonlySet<keyof Config> = new Set(['tokenSecret', 'adminToken', 'subscriptionKeys']);
+
+/** A raw setting and where it came from: a flag (`--port`), an environment variable, or the default. */
+interface Raw {
+  key: keyof Config;
+  value: unknown;
+  /** `--port`, `PROCODE_PORT`, or undefined for the default. */
+  source?: string;
+}
+
+/**
+ * A ConfigError for a setting, naming its source and value first: `PROCODE_PORT="abc": port must be a
+ * whole number from 0 to 65535` (`--port="abc": ...` for a flag; a secret's value is never shown).
+ */
+function invalid(raw: Raw, rule: string): ConfigError {
+  const where = raw.source ?? `the default of ${raw.key}`;
+  const shown = SECRET.has(raw.key) ? '' : `="${String(raw.value)}"`;
+  return new ConfigError(`${where}${shown}: ${rule}`);
+}
+
+function integer(raw: Raw, name: string, min: number, max: number): number {
+  const text = String(raw.value).trim();
+  const n = typeof raw.value === 'number' ? raw.value : /^-?\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${String(raw)}"`);
+    throw invalid(raw, `${name} must be a whole number from ${min} to ${max}`);
   }
   return n;
 }
 
-function boolean(name: string, raw: unknown): boolean {
-  if (typeof raw === 'boolean') return raw;
-  const s = String(raw).trim().toLowerCase();
+function boolean(raw: Raw, name: string): boolean {
+  if (typeof raw.value === 'boolean') return raw.value;
+  const s = String(raw.value).trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(s)) return true;
   if (['0', 'false', 'no', 'off'].includes(s)) return false;
-  throw new ConfigError(`${name} must be true or false, got "${String(raw)}"`);
+  throw invalid(raw, `${name} must be true or false (or on/off, yes/no, 1/0)`);
 }
 
-function oneOf<T extends string>(name: string, raw: unknown, allowed: readonly T[]): T {
-  const s = String(raw).trim().toLowerCase();
+function oneOf<T extends string>(raw: Raw, name: string, allowed: readonly T[]): T {
+  const s = String(raw.value).trim().toLowerCase();
   if (!(allowed as readonly string[]).includes(s)) {
-    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${String(raw)}"`);
+    throw invalid(raw, `${name} must be one of ${allowed.join(', ')}`);
   }
   return s as T;
 }
 
-function keys(raw: unknown): readonly string[] {
-  const list = (Array.isArray(raw) ? raw.map(String) : String(raw).split(','))
+function keys(raw: Raw): readonly string[] {
+  const list = (Array.isArray(raw.value) ? raw.value.map(String) : String(raw.value).split(','))
     .map((k) => k.trim())
     .filter(Boolean);
   if (list.length === 0 || list.some((k) => !/^[\x21-\x7e]{1,256}$/.test(k))) {
-    throw new ConfigError('subscription keys must be a comma-separated list of printable ASCII keys');
+    throw invalid(raw, 'subscription keys must be a comma-separated list of printable ASCII keys');
   }
   return Object.freeze(list);
 }
@@ -147,57 +199,71 @@ function keys(raw: unknown): readonly string[] {
  * Builds the frozen configuration.
  * @param overrides explicit settings (CLI flags, tests); `undefined` fields fall through.
  * @param env the environment to read (defaults to `process.env`).
- * @throws ConfigError naming the first invalid setting.
+ * @throws ConfigError naming the first invalid setting by its source and value
+ *   (`PROCODE_PORT="abc": port must be a whole number from 0 to 65535`).
  */
 export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const raw = (key: keyof Config): unknown => {
-    if (overrides[key] !== undefined) return overrides[key];
+  const raw = (key: keyof Config): Raw => {
+    if (overrides[key] !== undefined) return { key, value: overrides[key], source: FLAG_NAMES[key] ?? key };
     for (const name of ENV_NAMES[key]) {
       const value = env[name];
-      if (value !== undefined && value !== '') return value;
+      if (value !== undefined && value !== '') return { key, value, source: name };
     }
-    return DEFAULTS[key];
+    return { key, value: DEFAULTS[key] };
   };
-  const tlsCertFile = raw('tlsCertFile') === undefined ? undefined : String(raw('tlsCertFile'));
-  const tlsKeyFile = raw('tlsKeyFile') === undefined ? undefined : String(raw('tlsKeyFile'));
+  const optional = (key: keyof Config): string | undefined => {
+    const { value } = raw(key);
+    return value === undefined ? undefined : String(value);
+  };
+  const tlsCertFile = optional('tlsCertFile');
+  const tlsKeyFile = optional('tlsKeyFile');
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
-    throw new ConfigError('give both a TLS certificate (--cert) and its key (--key), or neither');
+    const given = raw(tlsCertFile === undefined ? 'tlsKeyFile' : 'tlsCertFile');
+    throw invalid(
+      given,
+      'give both a TLS certificate (--cert or PROCODE_TLS_CERT) and its key (--key or PROCODE_TLS_KEY), or neither',
+    );
   }
-  for (const file of [tlsCertFile, tlsKeyFile]) {
-    if (file !== undefined && !existsSync(file)) throw new ConfigError(`TLS file not found: ${file}`);
+  for (const key of ['tlsCertFile', 'tlsKeyFile'] as const) {
+    const file = raw(key);
+    if (file.value !== undefined && !existsSync(String(file.value))) throw invalid(file, 'no such file');
   }
-  const tokenSecret = raw('tokenSecret') === undefined ? undefined : String(raw('tokenSecret'));
+  const tokenSecret = optional('tokenSecret');
   if (tokenSecret !== undefined && tokenSecret.length < 32) {
-    throw new ConfigError('the token secret must be at least 32 characters');
+    throw invalid(raw('tokenSecret'), 'the token secret must be at least 32 characters');
   }
-  const adminToken = raw('adminToken') === undefined ? undefined : String(raw('adminToken'));
+  const adminToken = optional('adminToken');
   if (adminToken !== undefined && !/^[A-Za-z0-9._~+/-]{16,512}$/.test(adminToken)) {
-    throw new ConfigError(
+    throw invalid(
+      raw('adminToken'),
       'the admin token must be 16 to 512 characters of A-Z a-z 0-9 . _ ~ + / - (a bearer token, RFC 6750)',
     );
   }
-  const host = String(raw('host')).trim();
-  if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host))
-    throw new ConfigError(`host is not a host name or address: "${host}"`);
+  const hostRaw = raw('host');
+  const host = String(hostRaw.value).trim();
+  if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host)) throw invalid(hostRaw, 'host must be a host name or address');
+  const logFormat = oneOf(raw('logFormat'), 'log format', ['auto', 'pretty', 'json'] as const);
   return Object.freeze({
     host,
-    port: integer('port', raw('port'), 0, 65535),
-    seed: integer('seed', raw('seed'), 0, 2 ** 32 - 1),
-    accounts: integer('accounts', raw('accounts'), 5, 10_000_000),
-    tokenTtlSeconds: integer('token TTL (seconds)', raw('tokenTtlSeconds'), 1, 31 * 24 * 3600),
+    port: integer(raw('port'), 'port', 0, 65535),
+    seed: integer(raw('seed'), 'seed', 0, 2 ** 32 - 1),
+    accounts: integer(raw('accounts'), 'accounts', 5, 10_000_000),
+    tokenTtlSeconds: integer(raw('tokenTtlSeconds'), 'token TTL (seconds)', 1, 31 * 24 * 3600),
     subscriptionKeys: keys(raw('subscriptionKeys')),
-    gatewayErrors: oneOf('gateway errors', raw('gatewayErrors'), ['apim', 'problem'] as const),
-    selfCheck: boolean('self check', raw('selfCheck')),
-    bodyLimitBytes: integer('body limit (bytes)', raw('bodyLimitBytes'), 1024, 10 * 1024 * 1024),
-    logLevel: oneOf('log level', raw('logLevel'), LOG_LEVELS),
-    tls: boolean('tls', raw('tls')) || tlsCertFile !== undefined,
+    gatewayErrors: oneOf(raw('gatewayErrors'), 'gateway errors', ['apim', 'problem'] as const),
+    selfCheck: boolean(raw('selfCheck'), 'self check'),
+    bodyLimitBytes: integer(raw('bodyLimitBytes'), 'body limit (bytes)', 1024, 10 * 1024 * 1024),
+    logLevel: oneOf(raw('logLevel'), 'log level', LOG_LEVELS),
+    // A container or a production host reads JSON lines, terminal or not.
+    logFormat: logFormat === 'auto' && env.NODE_ENV === 'production' ? 'json' : logFormat,
+    tls: boolean(raw('tls'), 'tls') || tlsCertFile !== undefined,
     ...(tlsCertFile !== undefined ? { tlsCertFile, tlsKeyFile } : {}),
     ...(tokenSecret !== undefined ? { tokenSecret } : {}),
-    prefer: boolean('prefer', raw('prefer')),
-    admin: boolean('admin', raw('admin')),
+    prefer: boolean(raw('prefer'), 'prefer'),
+    admin: boolean(raw('admin'), 'admin'),
     ...(adminToken !== undefined ? { adminToken } : {}),
-    journalSize: integer('journal size', raw('journalSize'), 0, 100_000),
-    paymentDelaySeconds: integer('payment delay (seconds)', raw('paymentDelaySeconds'), 0, 24 * 3600),
-    refreshRotation: boolean('refresh rotation', raw('refreshRotation')),
+    journalSize: integer(raw('journalSize'), 'journal size', 0, 100_000),
+    paymentDelaySeconds: integer(raw('paymentDelaySeconds'), 'payment delay (seconds)', 0, 24 * 3600),
+    refreshRotation: boolean(raw('refreshRotation'), 'refresh rotation'),
   });
 }

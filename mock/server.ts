@@ -7,10 +7,13 @@ import { problemReply } from './reply';
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import selfsigned from 'selfsigned';
 import type { Logger } from 'pino';
 import { createApp } from './app';
 import type { Config } from './config';
+import { ConfigError, DEV_SUBSCRIPTION_KEY } from './config';
+import { createLogger } from './logger';
+import { PACKAGE_VERSION } from '../contract-kit';
+import { PERSONAS } from '../fixtures/personas';
 
 /** A listening mock. */
 export interface RunningMock {
@@ -28,6 +31,9 @@ export interface RunningMock {
  * @returns PEM certificate and private key.
  */
 export async function makeCertificate(): Promise<{ cert: string; key: string }> {
+  // Loaded only for --tls: it brings an X.509 library that plain HTTP never needs (start-up time).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const selfsigned = require('selfsigned') as typeof import('selfsigned');
   const notBeforeDate = new Date();
   const notAfterDate = new Date(notBeforeDate);
   notAfterDate.setFullYear(notAfterDate.getFullYear() + 1);
@@ -53,11 +59,51 @@ export async function makeCertificate(): Promise<{ cert: string; key: string }> 
   return { cert: pems.cert, key: pems.private };
 }
 
+/** How the server was started from a terminal. */
+export interface StartOptions {
+  /** Pretty request logs (pino-pretty) instead of JSON lines. */
+  pretty?: boolean;
+  /** Where the logger writes instead of stdout (tests). */
+  logDestination?: import('pino').DestinationStream;
+}
+
+/**
+ * Why `listen` failed, as one line that says what to do (the CLI prints it and exits 2).
+ * @returns a ConfigError for a port in use, a privileged port, a host that is not this machine's;
+ *   undefined for anything else.
+ */
+export function listenProblem(err: NodeJS.ErrnoException, config: Config): ConfigError | undefined {
+  const where = `${config.host}:${config.port}`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return new ConfigError(
+        `port ${config.port} is in use on ${config.host} (another procode-mock?): start with --port <n> ` +
+          `or PROCODE_PORT=<n> (0 picks a free port)`,
+      );
+    case 'EACCES':
+      return new ConfigError(
+        `port ${config.port} needs privileges on ${config.host}: use a port from 1024 up with --port <n> or PROCODE_PORT=<n>`,
+      );
+    case 'EADDRNOTAVAIL':
+      return new ConfigError(
+        `cannot listen on ${where}: ${config.host} is not an address of this machine; use --host 127.0.0.1 (or 0.0.0.0 for every interface)`,
+      );
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new ConfigError(
+        `cannot listen on ${where}: the host name ${config.host} does not resolve; use --host 127.0.0.1`,
+      );
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Starts the mock on `config.host:config.port`, over HTTPS when `config.tls` (with the given
  * certificate files, or one made at start-up).
+ * @throws ConfigError (one line, exit 2 in the CLI) when the port is in use or the host cannot be bound.
  */
-export async function startMock(config: Config): Promise<RunningMock> {
+export async function startMock(config: Config, options: StartOptions = {}): Promise<RunningMock> {
   let certificate: string | undefined;
   let pair: { cert: string; key: string } | undefined;
   if (config.tls) {
@@ -67,7 +113,8 @@ export async function startMock(config: Config): Promise<RunningMock> {
         : await makeCertificate();
     certificate = pair.cert;
   }
-  const { app, logger } = createApp({ config, certificate });
+  const logger = createLogger(config, { pretty: options.pretty, destination: options.logDestination });
+  const { app } = createApp({ config, certificate, logger });
   const server: Server = pair
     ? (createHttpsServer({ cert: pair.cert, key: pair.key }, app) as unknown as Server)
     : createHttpServer(app);
@@ -92,7 +139,7 @@ export async function startMock(config: Config): Promise<RunningMock> {
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenProblem(err, config) ?? err));
     server.listen(config.port, config.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
@@ -121,12 +168,85 @@ export async function startMock(config: Config): Promise<RunningMock> {
   };
 }
 
+/** The URL to open in a browser: a wildcard bind address is reached on loopback. */
+function browsable(url: string, config: Config): string {
+  if (config.host !== '0.0.0.0' && config.host !== '::') return url;
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  return u.origin;
+}
+
+/**
+ * The start-up banner a person sees in a terminal: where the mock is, its docs and admin index, the dev
+ * subscription key (only when it is one of the configured keys: keys set through
+ * PROCODE_MOCK_SUBSCRIPTION_KEYS are not printed) and where the personas are. No password, token or
+ * personal data: those are in the README and `GET /__admin/personas`.
+ */
+export function banner(url: string, config: Config): string {
+  const base = browsable(url, config);
+  const rows: [string, string][] = [['Live docs, try it', `${base}/docs`]];
+  if (config.admin) {
+    rows.push([
+      'Admin index',
+      `${base}/__admin${config.adminToken ? '  (Authorization: Bearer <PROCODE_ADMIN_TOKEN>)' : ''}`,
+    ]);
+  }
+  rows.push([
+    'Subscription key',
+    config.subscriptionKeys.includes(DEV_SUBSCRIPTION_KEY)
+      ? `${DEV_SUBSCRIPTION_KEY}  (header Ocp-Apim-Subscription-Key)`
+      : 'the keys in PROCODE_MOCK_SUBSCRIPTION_KEYS (not shown)',
+  ]);
+  rows.push(['OAuth2 client', `${PERSONAS.clientId} / ${PERSONAS.clientSecret}  (HTTP Basic)`]);
+  rows.push([
+    'Personas',
+    config.admin
+      ? `${base}/__admin/personas, fixtures/personas.json, README "Credentials and personas"`
+      : 'fixtures/personas.json, README "Credentials and personas"',
+  ]);
+  rows.push(['Stop', 'Ctrl+C']);
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const world = `seed ${config.seed}, ${config.accounts.toLocaleString('en-GB')} accounts`;
+  return [
+    '',
+    `  procode-mock ${PACKAGE_VERSION} is listening on ${base}  (${world})`,
+    '',
+    ...rows.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`),
+    '',
+    '',
+  ].join('\n');
+}
+
+/** How `serve` presents itself. */
+export interface ServeOptions {
+  /** Whether stdout is a terminal (default: `process.stdout.isTTY`): the banner, and pretty logs for `auto`. */
+  tty?: boolean;
+  /** Where the banner goes (default stdout). */
+  write?: (text: string) => void;
+}
+
 /**
  * Runs the mock until SIGTERM or SIGINT, then stops gracefully: no new connections, requests in
- * flight finish, exit code 0.
+ * flight finish, exit code 0. On a terminal it first prints the banner, and logs are pretty unless
+ * `logFormat` is json.
+ * @throws ConfigError when the port is in use or the host cannot be bound.
  */
-export async function serveUntilSignal(config: Config): Promise<void> {
-  const mock = await startMock(config);
+export async function serveUntilSignal(config: Config, options: ServeOptions = {}): Promise<void> {
+  const tty = options.tty ?? process.stdout.isTTY === true;
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && tty);
+  const mock = await startMock(config, { pretty });
+  if (tty) (options.write ?? ((text: string) => void process.stdout.write(text)))(banner(mock.url, config));
+  mock.logger.debug(
+    {
+      settings: {
+        ...config,
+        subscriptionKeys: `${config.subscriptionKeys.length} key(s)`,
+        tokenSecret: config.tokenSecret ? 'set' : 'random',
+        adminToken: config.adminToken ? 'set' : 'none',
+      },
+    },
+    'settings',
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {

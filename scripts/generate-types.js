@@ -8,9 +8,14 @@
 //   dist/types/procode.d.ts  ->  import type { paths, components } from 'procode-mock/types'
 //   dist/types/admin.d.ts    ->  import type { paths } from 'procode-mock/types/admin'
 //
-// Usage: node scripts/generate-types.js [outDir]   (default dist/types; needs `tsc -p tsconfig.build.json` first)
+// Usage: node scripts/generate-types.js [outDir]   (default dist/types; needs `tsc -b tsconfig.build.json` first)
+//
+// Incremental: the SHA-256 of every input (the contracts and their schema files, the built bundler and
+// loader, openapi-typescript's version) is kept in <outDir>/.inputs.sha256; when it matches, nothing is
+// generated (a second `npm start` skips the 2 to 4 s this step takes).
 'use strict';
-const { mkdirSync, writeFileSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+const { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 
 const ROOT = join(__dirname, '..');
@@ -22,8 +27,42 @@ const TARGETS = [
   { contract: 'admin.openapi.yaml', out: 'admin.d.ts' },
 ];
 
-async function main() {
-  const outDir = resolve(process.argv[2] ?? join(ROOT, 'dist', 'types'));
+/** SHA-256 over every file the generated types depend on, in a fixed order. */
+function inputsHash() {
+  const contracts = join(ROOT, 'contracts');
+  const files = [
+    ...readdirSync(contracts)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => join(contracts, f)),
+    ...readdirSync(join(contracts, 'schemas'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => join(contracts, 'schemas', f)),
+    join(DIST_MOCK, 'docs', 'index.js'),
+    join(ROOT, 'dist', 'contract-kit', 'load.js'),
+    require.resolve('openapi-typescript/package.json'),
+    join(__dirname, 'generate-types.js'),
+  ].sort();
+  const hash = createHash('sha256');
+  for (const file of files) {
+    hash.update(file.slice(ROOT.length) + '\0');
+    hash.update(existsSync(file) ? readFileSync(file) : 'missing');
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Writes <outDir>/procode.d.ts and admin.d.ts unless their inputs are unchanged.
+ * @returns whether anything was generated.
+ */
+async function generateTypes(outDir = join(ROOT, 'dist', 'types')) {
+  const stamp = join(outDir, '.inputs.sha256');
+  const hash = inputsHash();
+  const upToDate =
+    existsSync(stamp) &&
+    readFileSync(stamp, 'utf8').trim() === hash &&
+    TARGETS.every(({ out }) => existsSync(join(outDir, out)));
+  if (upToDate) return false;
   let bundleContract, loadContract, CONTRACT_DIR;
   try {
     ({ bundleContract } = require(join(DIST_MOCK, 'docs', 'index.js')));
@@ -45,9 +84,14 @@ async function main() {
       `\n/* From contracts/${contract}, bundled as the mock serves it; regenerate with \`npm run build\`. */\n\n`;
     writeFileSync(join(outDir, out), header + astToString(ast));
   }
+  writeFileSync(stamp, `${hash}\n`);
+  return true;
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+module.exports = { generateTypes };
+if (require.main === module) {
+  generateTypes(process.argv[2] ? resolve(process.argv[2]) : undefined).catch((err) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -100,8 +100,31 @@ export function bundleContract(contract: Contract): Record<string, unknown> {
     unknown
   >;
   bundled.servers = [{ url: '/', description: 'This mock (the origin serving these docs)' }];
+  freshRequestIds(bundled);
   return bundled;
 }
+
+/**
+ * The `X-Request-ID` parameter of the bundle gets the example `{{$guid}}`, a template that Scalar's
+ * "Test Request" and Postman both replace with a new UUID on every send: each try-it request (and each
+ * request of the generated Postman collection) has its own id, so its log line, journal entry and
+ * problem `instance` are its own (the contract's example, one fixed UUID, was sent every time).
+ */
+function freshRequestIds(bundled: Record<string, unknown>): void {
+  const components = isObject(bundled.components) ? bundled.components : {};
+  const parameters = isObject(components.parameters) ? components.parameters : {};
+  for (const parameter of Object.values(parameters)) {
+    if (
+      isObject(parameter) &&
+      parameter.in === 'header' &&
+      String(parameter.name).toLowerCase() === 'x-request-id'
+    )
+      parameter.example = REQUEST_ID_TEMPLATE;
+  }
+}
+
+/** Scalar's and Postman's template for a new UUID per request. */
+export const REQUEST_ID_TEMPLATE = '{{$guid}}';
 
 /** Escapes text for HTML element content and attribute values. */
 function html(text: string): string {

@@ -6,6 +6,7 @@ import type { Handler, Services } from './context';
 import { json } from './context';
 import { login, subjectOf } from './customers';
 import personas from '../../fixtures/personas.json';
+import { FORM_MEDIA_TYPE, mediaTypeOf } from '../../contract-kit';
 
 /** RFC 6749 section 5.1: token responses must not be cached. */
 export const TOKEN_HEADERS: Readonly<Record<string, string>> = Object.freeze({
@@ -60,7 +61,7 @@ function prepareTokenRequest(body: unknown, req: Request): unknown {
   if (body && typeof body === 'object' && !Array.isArray(body)) {
     const entries = Object.entries(body as Record<string, unknown>);
     // Only a form can repeat a parameter; in JSON an array is a value of the wrong type.
-    const isForm = /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '');
+    const isForm = mediaTypeOf(req.headers['content-type']) === FORM_MEDIA_TYPE;
     const repeated = isForm ? entries.find(([, value]) => Array.isArray(value)) : undefined;
     if (repeated) {
       throw problem(

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { Problem } from '../problem';
+import type { FieldError, Problem } from '../problem';
 import { problemTypeUri } from '../problem';
 
 /** The RFC 9457 body of a problem, with its extension members. */
@@ -12,6 +12,16 @@ export interface WireReply {
   headers: Record<string, string>;
   /** Parsed body (undefined for none). */
   body: unknown;
+  /** For a problem: its type's slug (`validation-error`) and field errors, for the request log line. */
+  problem?: { slug: string; errors?: FieldError[] };
+}
+
+/** What the serializer leaves on `res.locals` for the request log and the journal. */
+export interface ReplyLocals {
+  /** The body as written. */
+  responseBody?: string;
+  /** The problem of an error reply. */
+  problem?: WireReply['problem'];
 }
 
 /** `instance` of every problem: names the request (api.md "X-Request-ID"). */
@@ -36,6 +46,7 @@ export function problemReply(p: Problem, requestId: string, gatewayErrors: 'apim
       contentType: 'application/json',
       headers,
       body: { statusCode: p.type.status, message: p.detail },
+      problem: { slug: p.type.slug },
     };
   }
   const body: ProblemBody = {
@@ -55,11 +66,18 @@ export function problemReply(p: Problem, requestId: string, gatewayErrors: 'apim
   if (attemptsRemaining !== undefined) body.attemptsRemaining = attemptsRemaining;
   if (paymentId !== undefined) body.paymentId = paymentId;
   if (declared !== undefined) body.declared = declared;
-  return { status: p.type.status, contentType: 'application/problem+json', headers, body };
+  return {
+    status: p.type.status,
+    contentType: 'application/problem+json',
+    headers,
+    body,
+    problem: { slug: p.type.slug, ...(errors ? { errors } : {}) },
+  };
 }
 
 /** The one place that writes a reply to the wire. */
 export function writeReply(res: Response, reply: WireReply): void {
+  if (reply.problem) (res.locals as ReplyLocals).problem = reply.problem;
   res.status(reply.status);
   for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
   if (reply.body === undefined) {
@@ -68,6 +86,6 @@ export function writeReply(res: Response, reply: WireReply): void {
   }
   res.setHeader('Content-Type', `${reply.contentType}; charset=utf-8`);
   const text = /[/+]json$/.test(reply.contentType) ? JSON.stringify(reply.body) : String(reply.body);
-  (res.locals as { responseBody?: string }).responseBody = text;
+  (res.locals as ReplyLocals).responseBody = text;
   res.end(text);
 }

@@ -1,15 +1,22 @@
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { CompiledContract, CompiledOperation, Violation } from '../../contract-kit';
-import { checkResponse } from '../../contract-kit';
+import {
+  FORM_MEDIA_TYPE,
+  acceptable,
+  checkResponse,
+  matchContentType,
+  representationOf,
+  successMediaTypes,
+} from '../../contract-kit';
 import { OperationTable } from './match';
 import { PROBLEMS, Problem, problem } from '../problem';
 import { checkSubscriptionKey } from '../gateway';
 import type { Principal } from '../security';
 import { authenticate } from '../security';
-import { matchRequestMediaType, validateRequest } from '../validate';
+import { validateRequest } from '../validate';
 import type { HandlerContext, HandlerEntry, Reply, Services } from '../handlers/context';
-import type { WireReply } from '../reply';
+import type { ReplyLocals, WireReply } from '../reply';
 import { problemReply, writeReply } from '../reply';
 import type { Preferences } from '../scenario/prefer';
 import { hasPreferences, preferenceApplied, readPreferences } from '../scenario/prefer';
@@ -47,8 +54,23 @@ export interface RouterDeps {
   scenario?: boolean;
 }
 
+/** The stage of the pipeline a request reached (the one that answered, for `--log-level debug`). */
+export type Stage =
+  | 'fault'
+  | 'gateway'
+  | 'negotiation'
+  | 'security'
+  | 'media-type'
+  | 'body'
+  | 'validate'
+  | 'prefer'
+  | 'handler'
+  | 'reply-check';
+
 /** Locals the pipeline leaves on the response for logging and error handling. */
-export interface PipelineLocals {
+export interface PipelineLocals extends ReplyLocals {
+  /** The stage the request reached. */
+  stage?: Stage;
   requestId: string;
   operation?: CompiledOperation;
   /** The parsed request body, for the journal. */
@@ -61,8 +83,6 @@ export interface PipelineLocals {
   accountNumber?: string;
   /** `Preference-Applied` (RFC 7240 section 3) for the reply. */
   preferenceApplied?: string;
-  /** The body as written (set by the serializer), for the journal. */
-  responseBody?: string;
 }
 
 /** Waits `ms` milliseconds of real time (a delay is for the client's clock, not the mock's). */
@@ -179,6 +199,7 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
       for (const name in reply.headers) headers[name.toLowerCase()] = reply.headers[name]!;
       const violations = checkResponse(op, { status: reply.status, headers, body: reply.body });
       if (violations.length > 0) {
+        (res.locals as PipelineLocals).stage = 'reply-check';
         deps.onViolation(violations, reply);
         writeReply(
           res,
@@ -197,6 +218,10 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
   const entryOf = (op: CompiledOperation): HandlerEntry | undefined => handlers[op.spec.operationId];
   const declaredMediaOf = new Map(
     [...contract.operations.values()].map((op) => [op, [...(op.spec.requestBody?.content.keys() ?? [])]]),
+  );
+  // What a success is written as, in UTF-8: RFC 9110 section 12.5.1 matches Accept against this.
+  const offeredOf = new Map(
+    [...contract.operations.values()].map((op) => [op, successMediaTypes(op).map(representationOf)]),
   );
 
   const keyed = new Map([...contract.operations.values()].map((op) => [op, requiresKey(op, contract)]));
@@ -265,34 +290,49 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
     const locals = res.locals as PipelineLocals;
     locals.operation = op;
     try {
-      if (deps.scenario && !services.store.faults.empty && (await applyFault(req, res, op))) return;
+      if (deps.scenario && !services.store.faults.empty) {
+        locals.stage = 'fault';
+        if (await applyFault(req, res, op)) return;
+      }
+      locals.stage = 'gateway';
       if (keyed.get(op)) checkSubscriptionKey(req, spec, services);
-      if (!req.accepts('application/json')) {
+      locals.stage = 'negotiation';
+      const offered = offeredOf.get(op)!;
+      if (acceptable(req.headers.accept, offered).length === 0) {
         throw problem(
           PROBLEMS.NOT_ACCEPTABLE,
-          'This API answers only application/json (errors: application/problem+json); fix the Accept header.',
+          `This operation answers ${offered.join(' or ')} (errors: application/problem+json); ` +
+            'fix the Accept header to allow it (for example Accept: application/json).',
         );
       }
+      locals.stage = 'security';
       const principal = await authenticateCaller(req, op);
       locals.principal = principal;
       let body: unknown;
       let mediaType: string | undefined;
       if (spec.requestBody && hasBody(req)) {
+        locals.stage = 'media-type';
         const declaredMedia = declaredMediaOf.get(op)!;
-        mediaType = matchRequestMediaType(req.headers['content-type'], declaredMedia);
-        if (!mediaType) {
+        const matched = matchContentType(req.headers['content-type'], declaredMedia);
+        if (matched.kind === 'charset') {
           throw problem(
             PROBLEMS.UNSUPPORTED_MEDIA_TYPE,
-            `Send the body as ${declaredMedia.join(' or ')}${req.headers['content-type'] ? '' : ' with a Content-Type header'}.`,
+            `Send the body encoded as ${matched.allowed.map((c) => c.toUpperCase()).join(' or ')} ` +
+              `(charset=utf-8, or no charset parameter), not charset=${matched.charset}.`,
           );
         }
-        await parseBody(
-          mediaType === 'application/x-www-form-urlencoded' ? formParser : jsonParser,
-          req,
-          res,
-        );
+        if (matched.kind !== 'match') {
+          throw problem(
+            PROBLEMS.UNSUPPORTED_MEDIA_TYPE,
+            `Send the body as ${declaredMedia.join(' or ')}${matched.kind === 'missing' ? ' with a Content-Type header' : ''}.`,
+          );
+        }
+        mediaType = matched.mediaType;
+        locals.stage = 'body';
+        await parseBody(mediaType === FORM_MEDIA_TYPE ? formParser : jsonParser, req, res);
         body = (req as { body?: unknown }).body;
       }
+      locals.stage = 'validate';
       if (entry?.prepare) body = entry.prepare(body, req);
       locals.requestBody = body;
       const validated = validateRequest(req, op, body, mediaType);
@@ -314,11 +354,13 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
       const run = async (): Promise<Reply> => (entry ? entry.handle(ctx) : fromExample(op));
       let reply: Reply;
       if (hasPreferences(prefs)) {
+        locals.stage = 'prefer';
         checkDeclared(op, prefs);
         locals.preferenceApplied = preferenceApplied(prefs);
         if (prefs.delayMs) await sleep(prefs.delayMs);
         reply = await preferredReply(op, prefs, run);
       } else {
+        locals.stage = 'handler';
         reply = await run();
       }
       send(res, op, {

@@ -42,22 +42,9 @@ function textFault(value: unknown, schema: Record<string, unknown>): string | un
 }
 
 /**
- * Picks the contract media type that a request's Content-Type matches, or undefined.
- * `application/json; charset=utf-8` matches `application/json`.
- */
-export function matchRequestMediaType(
-  contentType: string | undefined,
-  declared: Iterable<string>,
-): string | undefined {
-  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  for (const d of declared) if (d === mediaType) return d;
-  return undefined;
-}
-
-/**
  * The validate stage (ajv, compiled once at start-up): path, query, header parameters and the body, all
  * checked, every violation listed. Parameters are coerced from strings; bodies never are.
- * @param mediaType the request body's media type as matched by `matchRequestMediaType`.
+ * @param mediaType the request body's media type as the contract kit's `matchContentType` matched it.
  * @throws Problem validation-error (400) with `errors[]` of every violation.
  */
 export function validateRequest(

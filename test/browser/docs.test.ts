@@ -24,6 +24,7 @@ const adminContract = loadContract(CONTRACT_DIR, 'admin.openapi.yaml');
 const API_TITLE = 'Procode API (procode-mock)';
 const ADMIN_TITLE = 'procode-mock admin';
 const basic = PERSONAS.personas.find((p) => p.id === 'basic')!;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** An operation's sidebar entry: its summary, then (for screen readers) "HTTP Method: GET". */
 const sidebarLink = (page: Page, summary: string, method = '[A-Z]+') =>
@@ -217,34 +218,42 @@ inChromium(`in headless Chromium (${CHROMIUM})`, () => {
     );
   }, 60_000);
 
-  test('"try it": TokenRequest, then GetCustomer with its token, both answered 2xx by the mock', async () => {
+  test('"try it" works first time: TokenRequest as given (twice), then GetCustomer, each with its own X-Request-ID', async () => {
     const started = performance.now();
     const dialog = page.getByRole('dialog');
 
-    // TokenRequest: the subscription key and the client's HTTP Basic credentials are prefilled (the
-    // contract's clientBasic scheme); type the basic persona's credentials in the body.
+    // TokenRequest works first time: the subscription key and the client's HTTP Basic credentials are
+    // prefilled (the contract's clientBasic scheme), and the body is the contract's first example, the
+    // basic persona's credentials. Sent twice: each send has an X-Request-ID of its own.
     await sidebarLink(page, 'Get an access token').click();
     await page.getByRole('button', { name: /Test Request.*TokenRequest/ }).click();
     await dialog.waitFor({ state: 'visible' });
-    await dialog.locator('.cm-content[data-language="json"]').first().click();
-    await page.keyboard.press('ControlOrMeta+A');
-    await page.keyboard.insertText(
-      JSON.stringify({
-        grant_type: 'password',
-        username: basic.username,
-        password: basic.password,
-      }),
-    );
-    const tokenReply = page.waitForResponse((r) => r.url().endsWith('/api/identity/auth/TokenRequest'));
-    await dialog.getByRole('button', { name: /^Send \w+ request to / }).click();
-    const tokenResponse = await tokenReply;
+    const sendToken = async (): Promise<Response> => {
+      const reply = page.waitForResponse((r) => r.url().endsWith('/api/identity/auth/TokenRequest'));
+      await dialog.getByRole('button', { name: /^Send \w+ request to / }).click();
+      return reply;
+    };
+    const tokenResponse = await sendToken();
     expect(tokenResponse.request().headers()['ocp-apim-subscription-key']).toBe(PERSONAS.subscriptionKey);
     expect(tokenResponse.request().headers().authorization).toBe(
       `Basic ${Buffer.from(`${PERSONAS.clientId}:${PERSONAS.clientSecret}`).toString('base64')}`,
     );
+    expect(JSON.parse(tokenResponse.request().postData() ?? '{}')).toEqual({
+      grant_type: 'password',
+      username: basic.username,
+      password: basic.password,
+    });
     expect(tokenResponse.status()).toBe(200);
     const token = ((await tokenResponse.json()) as { access_token: string }).access_token;
     await dialog.getByText('200 OK').first().waitFor({ state: 'visible' });
+    const again = await sendToken();
+    expect(again.status()).toBe(200);
+    const ids = [tokenResponse, again].map((r) => r.request().headers()['x-request-id']);
+    for (const [i, r] of [tokenResponse, again].entries()) {
+      expect(ids[i]).toMatch(UUID);
+      expect(r.headers()['x-request-id']).toBe(ids[i]);
+    }
+    expect(ids[0]).not.toBe(ids[1]);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
 
@@ -267,6 +276,9 @@ inChromium(`in headless Chromium (${CHROMIUM})`, () => {
     await dialog.getByRole('button', { name: /^Send \w+ request to / }).click();
     const customerResponse = await customerReply;
     expect(customerResponse.status()).toBe(200);
+    const customerId = customerResponse.request().headers()['x-request-id'];
+    expect(customerId).toMatch(UUID);
+    expect(ids).not.toContain(customerId);
     expect(((await customerResponse.json()) as { accountNumber: string }).accountNumber).toBe(
       basic.accountNumber,
     );

@@ -326,6 +326,18 @@ const rows: Row[] = [
     pointers: ['#/type'],
     suites: ['flow', 'scenario'],
   },
+  {
+    kind: 'JSON declared in another charset (RFC 8259 section 8.1: JSON is UTF-8)',
+    operationId: 'GetCustomer',
+    drift: {
+      method: 'GET',
+      path: ME,
+      status: 200,
+      apply: (r) => void r.res.setHeader('Content-Type', 'application/json; charset=iso-8859-1'),
+    },
+    pointers: ['content-type'],
+    suites: ['flow'],
+  },
   // Statuses reached only by asking the mock for them (Prefer: code=, RFC 7240).
   {
     kind: 'Preference-Applied missing on a forced 503',
@@ -365,6 +377,26 @@ test('control: the undrifted mock gives zero violations', async () => {
   expect(violationsOf(result)).toEqual([]);
   expect(result.cases.filter((c) => c.skipped)).toEqual([]);
 });
+
+test.each([
+  ['GetCustomer', ME, 200, 'Application/JSON;charset=UTF-8'],
+  ['GetPremise', PREMISE, 404, 'application/problem+json;Charset="utf-8"'],
+  ['GetDevice', DEVICE, 200, 'application/json'],
+] as const)(
+  'not drift: %s %s answering %s as %s (media types read as RFC 9110 section 8.3.1 says)',
+  async (_operationId, path, status, contentType) => {
+    const drift = {
+      method: 'GET',
+      path,
+      status,
+      apply: (r: Reply) => void r.res.setHeader('Content-Type', contentType),
+    };
+    const result = await runContract(targetOf('java-style content type', driftedApp(drift)), {
+      suites: ['flow', 'scenario'],
+    });
+    expect(violationsOf(result)).toEqual([]);
+  },
+);
 
 test.each(rows)(
   '$kind: caught at $operationId $pointers',

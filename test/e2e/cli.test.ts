@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { makeCertificate } from '../../mock/server';
 import personas from '../../fixtures/personas.json';
@@ -47,13 +48,19 @@ test('--help on each command', () => {
 });
 
 test.each([
-  [['serve', '--port', 'abc'], /^procode-mock: port must be a whole number from 0 to 65535, got "abc"\n$/],
-  [['serve', '--accounts', '3'], /^procode-mock: accounts must be a whole number from 5 to 10000000/],
+  [['serve', '--port', 'abc'], /^procode-mock: --port="abc": port must be a whole number from 0 to 65535\n$/],
+  [
+    ['serve', '--accounts', '3'],
+    /^procode-mock: --accounts="3": accounts must be a whole number from 5 to 10000000/,
+  ],
   [
     ['serve', '--gateway-errors', 'nginx'],
     /^error: option '--gateway-errors <shape>' argument 'nginx' is invalid/,
   ],
-  [['serve', '--cert', '/nonexistent.pem'], /^procode-mock: give both a TLS certificate/],
+  [
+    ['serve', '--cert', '/nonexistent.pem'],
+    /^procode-mock: --cert="\/nonexistent.pem": give both a TLS certificate/,
+  ],
   [['serve', '--bogus'], /^error: unknown option '--bogus'\n$/],
 ])('an invalid setting %j prints one clear line and exits 2', (args, message) => {
   const r = run(args as string[]);
@@ -62,12 +69,66 @@ test.each([
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
 });
 
-test('an invalid environment setting is reported the same way (flags win over PROCODE_*)', () => {
-  const r = run(['serve'], { PROCODE_TOKEN_TTL: 'soon' });
+test.each([
+  [{ PROCODE_PORT: 'abc' }, 'PROCODE_PORT="abc": port must be a whole number from 0 to 65535'],
+  [{ PORT: '70000' }, 'PORT="70000": port must be a whole number from 0 to 65535'],
+  [
+    { PROCODE_TOKEN_TTL: 'soon' },
+    'PROCODE_TOKEN_TTL="soon": token TTL (seconds) must be a whole number from 1 to 2678400',
+  ],
+  [
+    { LOG_LEVEL: 'loud' },
+    'LOG_LEVEL="loud": log level must be one of fatal, error, warn, info, debug, trace, silent',
+  ],
+  [
+    { PROCODE_SELF_CHECK: 'maybe' },
+    'PROCODE_SELF_CHECK="maybe": self check must be true or false (or on/off, yes/no, 1/0)',
+  ],
+])('an invalid environment setting %j names the variable and its value (exit 2)', (env, message) => {
+  const r = run(['serve'], env);
+  expect(r.status).toBe(2);
+  expect(r.stderr).toBe(`procode-mock: ${message}\n`);
+});
+
+test('a flag wins over the environment, so the flag is the one named', () => {
+  const r = run(['serve', '--port', 'x'], { PROCODE_PORT: '4999' });
+  expect(r.stderr).toBe('procode-mock: --port="x": port must be a whole number from 0 to 65535\n');
+});
+
+test('a secret setting is named by its variable, never shown', () => {
+  const r = run(['serve'], { PROCODE_TOKEN_SECRET: 'too-short-secret' });
   expect(r.status).toBe(2);
   expect(r.stderr).toBe(
-    'procode-mock: token TTL (seconds) must be a whole number from 1 to 2678400, got "soon"\n',
+    'procode-mock: PROCODE_TOKEN_SECRET: the token secret must be at least 32 characters\n',
   );
+  expect(r.stderr).not.toContain('too-short-secret');
+});
+
+test.each([
+  ['procode-mock serve --port <busy>', (port: number) => run(['serve', '--port', String(port)])],
+  [
+    'the plain entry point with PORT=<busy>',
+    (port: number) =>
+      spawnSync(process.execPath, [join(ROOT, 'dist', 'mock', 'main.js')], {
+        env: { PATH: process.env.PATH ?? '', PORT: String(port) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      }),
+  ],
+])('%s: a port in use is one line that suggests --port, exit 2', async (_name, start) => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const { port } = busy.address() as AddressInfo;
+  try {
+    const r = start(port);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(
+      `procode-mock: port ${port} is in use on 127.0.0.1 (another procode-mock?): start with --port <n> or PROCODE_PORT=<n> (0 picks a free port)\n`,
+    );
+    expect(r.stdout).toBe('');
+  } finally {
+    busy.close();
+  }
 });
 
 test('fixtures export: the same seed gives the same bytes, another seed another world', () => {

@@ -16,7 +16,11 @@ import type { RunningServer } from '../helpers/server';
 interface NewmanSummary {
   run: {
     stats: Record<'requests' | 'assertions', { total: number; failed: number }>;
-    executions: { item: { name: string }; response?: { code: number } }[];
+    executions: {
+      item: { name: string };
+      request: { headers: { toObject(): Record<string, string> } };
+      response?: { code: number; headers: { toObject(): Record<string, string> } };
+    }[];
     failures: { error: { name: string; test?: string; message: string }; source?: { name?: string } }[];
   };
 }
@@ -175,6 +179,14 @@ test('Newman runs it against the mock: every request is sent and every assertion
   expect(summary.run.executions.every((e) => e.response !== undefined && e.response.code < 300)).toBe(true);
   expect(summary.run.stats.assertions.total).toBeGreaterThanOrEqual(5 * sent.length);
   expect(summary.run.stats.assertions.failed).toBe(0);
+  // Each request sent an X-Request-ID of its own (the collection's {{$guid}}, resolved by Newman: never the
+  // template, never one fixed id), and each answer names its own.
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  const sentIds = summary.run.executions.map((e) => e.request.headers.toObject()['x-request-id']);
+  const answered = summary.run.executions.map((e) => e.response?.headers.toObject()['x-request-id']);
+  for (const id of [...sentIds, ...answered]) expect(id).toMatch(UUID);
+  expect(new Set(sentIds).size).toBe(sent.length);
+  expect(new Set(answered).size).toBe(sent.length);
 }, 60_000);
 
 test('with allowWrites false (a real environment, read-only) the writes are skipped and the rest passes', async () => {

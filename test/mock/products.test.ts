@@ -296,6 +296,8 @@ test.each([
         contentType: 'application/json',
         headers: retryAfter === undefined ? {} : { 'Retry-After': retryAfter },
         body,
+        // For the request log line only; never written to the wire.
+        problem: { slug: p.type.slug },
       });
       for (const op of mock.contract.operations.values()) {
         const headers: Record<string, string> = {

@@ -155,6 +155,10 @@ test.each([
   'text/plain, text/html;q=0.9',
   'application/json;q=0',
   'application/problem+json',
+  'application/json; charset=iso-8859-1',
+  'application/json; version=2',
+  '*/*;q=0',
+  'application/json;q=0, */*',
 ])('answers Accept: %s with 406 not-acceptable', async (accept) => {
   const res = await mock
     .call('get', PREMISES)
@@ -163,22 +167,38 @@ test.each([
   expectProblem(res, 'not-acceptable', { detail: /Accept/ });
 });
 
-test.each(['*/*', 'application/*', 'text/html, application/json;q=0.1'])(
-  'accepts Accept: %s',
-  async (accept) => {
-    const res = await mock
-      .call('get', PREMISES)
-      .set('Accept', accept)
-      .set(bearer(await mock.token('basic')));
-    expect(res.status).toBe(200);
-  },
-);
+test.each([
+  '*/*',
+  'application/*',
+  'text/html, application/json;q=0.1',
+  'application/json; charset=utf-8',
+  'application/json;charset=UTF-8',
+  'Application/JSON; Charset="utf-8"',
+  'application/json; charset=utf-8; q=0.8, */*;q=0.1',
+  'application/problem+json, application/json',
+])('accepts Accept: %s (RFC 9110 section 12.5.1)', async (accept) => {
+  const res = await mock
+    .call('get', PREMISES)
+    .set('Accept', accept)
+    .set(bearer(await mock.token('basic')));
+  expect(res.status).toBe(200);
+  expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+  expect(res.body.items.length).toBeGreaterThan(0);
+});
+
+test('an error answers problem+json whatever Accept allowed, and 406 names what the operation sends', async () => {
+  const res = await mock.call('get', PREMISES).set('Accept', 'application/json; charset=iso-8859-1');
+  // Authentication comes after content negotiation: the 406 is the first thing wrong.
+  expectProblem(res, 'not-acceptable', { detail: /application\/json; charset=utf-8/ });
+});
 
 test.each([
   ['text/plain', /application\/json/],
   ['application/xml', /application\/json/],
   ['application/x-www-form-urlencoded', /application\/json/],
-  ['application/json; charset=iso-8859-1', /UTF-8/],
+  ['application/json; charset=iso-8859-1', /UTF-8.*not charset=iso-8859-1/],
+  ['application/json; charset=utf-16', /UTF-8/],
+  ['*/*', /application\/json/],
 ])('rejects a Register body sent as %s with 415 unsupported-media-type', async (type, detail) => {
   const res = await mock.call('post', REGISTER).set('Content-Type', type).send(JSON.stringify(registerBody));
   expectProblem(res, 'unsupported-media-type', { detail });
@@ -192,12 +212,44 @@ test('rejects a body without a Content-Type with 415, telling the client to send
   expectProblem(res, 'unsupported-media-type', { detail: /Content-Type/ });
 });
 
-test('accepts application/json; charset=utf-8', async () => {
-  const res = await mock
-    .call('post', REGISTER)
-    .set('Content-Type', 'application/json; charset=utf-8')
-    .send(JSON.stringify(registerBody));
+test.each([
+  'application/json; charset=utf-8',
+  'application/json;charset=UTF-8',
+  'Application/JSON; Charset="UTF-8"',
+  'application/json; foo=bar',
+])('accepts a Register body sent as %s', async (type) => {
+  const res = await mock.call('post', REGISTER).set('Content-Type', type).send(JSON.stringify(registerBody));
   expect(res.status).toBe(201);
+});
+
+test.each([
+  'application/x-www-form-urlencoded;charset=UTF-8',
+  'application/x-www-form-urlencoded; charset=ISO-8859-1',
+  'Application/X-WWW-Form-Urlencoded',
+])('TokenRequest reads a form sent as %s', async (type) => {
+  const basic = persona('basic');
+  const res = await mock
+    .call('post', '/api/identity/auth/TokenRequest')
+    .auth(CLIENT.id, CLIENT.secret)
+    .set('Content-Type', type)
+    .send(
+      new URLSearchParams({
+        grant_type: 'password',
+        username: basic.username,
+        password: basic.password,
+      }).toString(),
+    );
+  expect(res.status).toBe(200);
+  expect(res.body.token_type).toBe('Bearer');
+});
+
+test('TokenRequest refuses a form in a charset the mock does not read with 415', async () => {
+  const res = await mock
+    .call('post', '/api/identity/auth/TokenRequest')
+    .auth(CLIENT.id, CLIENT.secret)
+    .set('Content-Type', 'application/x-www-form-urlencoded; charset=windows-1252')
+    .send('grant_type=password&username=basic%40example.com&password=x');
+  expectProblem(res, 'unsupported-media-type', { detail: /UTF-8 or ISO-8859-1.*windows-1252/ });
 });
 
 // --- body size and syntax -----------------------------------------------------------------------
