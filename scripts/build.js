@@ -11,7 +11,16 @@
 // decides itself, file by file (and reports the errors again).
 'use strict';
 const { spawnSync } = require('node:child_process');
-const { existsSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } = require('node:fs');
+const {
+  chmodSync,
+  existsSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} = require('node:fs');
 const { join } = require('node:path');
 const { copyDocsAssets } = require('./copy-docs-assets');
 const { generateTypes } = require('./generate-types');
@@ -51,7 +60,20 @@ function compile() {
   utimesSync(PASSED, started, started);
 }
 
+/**
+ * The package's bins (package.json `bin`) are executable: `npm ci` on a fresh clone links them before
+ * dist/ exists, so it cannot mark them, and `npx procode-contract` would be "Permission denied".
+ */
+function markBins() {
+  const { bin } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  for (const file of Object.values(bin ?? {})) {
+    const path = join(ROOT, file);
+    if (existsSync(path)) chmodSync(path, statSync(path).mode | 0o111);
+  }
+}
+
 compile();
+markBins();
 copyDocsAssets();
 generateTypes().catch((err) => {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

@@ -75,7 +75,9 @@ function bundledContract() {
       cause: err,
     });
   }
-  return docs.bundleContract(contract.loadContract(contract.CONTRACT_DIR, 'procode.openapi.yaml'));
+  return docs.bundleContract(contract.loadContract(contract.CONTRACT_DIR, 'procode.openapi.yaml'), {
+    requestIds: 'template',
+  });
 }
 
 /**

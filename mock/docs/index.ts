@@ -64,7 +64,10 @@ function mapRefs(node: unknown, rewrite: (ref: string) => string): unknown {
  * its component (references between files become `#/components/schemas/...`, a file's own `#/$defs/...`
  * a pointer into its component), and `servers` is the page's own origin so "try it" calls the mock.
  */
-export function bundleContract(contract: Contract): Record<string, unknown> {
+export function bundleContract(
+  contract: Contract,
+  options: { requestIds?: 'none' | 'template' } = {},
+): Record<string, unknown> {
   const doc = structuredClone(contract.document);
   const components = isObject(doc.components) ? doc.components : {};
   const schemas = isObject(components.schemas) ? components.schemas : {};
@@ -100,17 +103,18 @@ export function bundleContract(contract: Contract): Record<string, unknown> {
     unknown
   >;
   bundled.servers = [{ url: '/', description: 'This mock (the origin serving these docs)' }];
-  freshRequestIds(bundled);
+  freshRequestIds(bundled, options.requestIds ?? 'none');
   return bundled;
 }
 
 /**
- * The `X-Request-ID` parameter of the bundle gets the example `{{$guid}}`, a template that Scalar's
- * "Test Request" and Postman both replace with a new UUID on every send: each try-it request (and each
- * request of the generated Postman collection) has its own id, so its log line, journal entry and
- * problem `instance` are its own (the contract's example, one fixed UUID, was sent every time).
+ * Gives the bundle's `X-Request-ID` parameter an example that never repeats. The contract's example is
+ * one fixed UUID, so a client that prefills examples (the docs' try-it) sent it every time.
+ * - `none` (the docs, generated types): no example, so try-it sends no `X-Request-ID` and the mock makes
+ *   a new one for each request. Scalar's `{{$guid}}` is not used here: its values repeat across requests.
+ * - `template` (the Postman collection): `{{$guid}}`, which Newman replaces with a new UUID on every send.
  */
-function freshRequestIds(bundled: Record<string, unknown>): void {
+function freshRequestIds(bundled: Record<string, unknown>, mode: 'none' | 'template'): void {
   const components = isObject(bundled.components) ? bundled.components : {};
   const parameters = isObject(components.parameters) ? components.parameters : {};
   for (const parameter of Object.values(parameters)) {
@@ -118,8 +122,11 @@ function freshRequestIds(bundled: Record<string, unknown>): void {
       isObject(parameter) &&
       parameter.in === 'header' &&
       String(parameter.name).toLowerCase() === 'x-request-id'
-    )
-      parameter.example = REQUEST_ID_TEMPLATE;
+    ) {
+      delete parameter.examples;
+      if (mode === 'template') parameter.example = REQUEST_ID_TEMPLATE;
+      else delete parameter.example;
+    }
   }
 }
 
