@@ -1,7 +1,14 @@
 import type { Violation } from '../contract-kit';
 import { expectContract } from './checks';
 import type { RequestSpec, Session } from './session';
-import { checkSemantics, expectedAfterTopUp, jwtClaims, sameJson, semanticViolation } from './semantics';
+import {
+  LISTS,
+  checkSemantics,
+  expectedAfterTopUp,
+  jwtClaims,
+  sameJson,
+  semanticViolation,
+} from './semantics';
 import type { HttpResponse } from './types';
 
 /**
@@ -18,14 +25,6 @@ const itemsOf = (res: HttpResponse): Json[] =>
 
 /** The most pages one walk reads (a bound on requests whatever the target answers). */
 export const MAX_WALK_PAGES = 60;
-
-/** The id member of the items of each list operation. */
-const ID_OF: Record<string, string> = {
-  ListPremises: 'premiseId',
-  ListServicePoints: 'servicePointId',
-  ListDevices: 'deviceId',
-  ListPayments: 'paymentId',
-};
 
 /**
  * Walks a list `limit` items at a time from offset 0 to its end (or {@link MAX_WALK_PAGES} pages), each
@@ -44,7 +43,7 @@ export async function walkPages(
 ): Promise<void> {
   const started = performance.now();
   const op = s.op(operationId);
-  const idName = ID_OF[operationId]!;
+  const idName = LISTS[operationId]!;
   const violations: Violation[] = [];
   const walk = (pointer: string, expected: string, actual: string, status = 200): void =>
     void violations.push(semanticViolation('page-walk', operationId, status, { pointer, expected, actual }));

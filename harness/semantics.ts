@@ -70,7 +70,7 @@ export interface SemanticRule {
 export const CLOCK_SKEW_SECONDS = 300;
 
 /** The list operations and the id member of their items. */
-const LISTS: Record<string, string> = {
+export const LISTS: Readonly<Record<string, string>> = {
   ListPremises: 'premiseId',
   ListServicePoints: 'servicePointId',
   ListDevices: 'deviceId',
