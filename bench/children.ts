@@ -36,8 +36,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** What a server child's stdout does: kept (tail) for diagnostics, or sent to /dev/null. */
-export type StdoutMode = 'capture' | 'devnull';
+/**
+ * What a server child's stdout is: a pipe whose tail is kept for diagnostics (`capture`), a pipe read and
+ * thrown away as a log shipper or `docker logs` would read it (`pipe`), or /dev/null (`devnull`).
+ */
+export type StdoutMode = 'capture' | 'pipe' | 'devnull';
 
 /** A server running as a child process. */
 export class ServerProcess {
@@ -68,13 +71,15 @@ export class ServerProcess {
     this.child = spawn(process.execPath, [script], {
       cwd,
       env,
-      stdio: ['ignore', stdout === 'capture' ? 'pipe' : 'ignore', 'pipe'],
+      stdio: ['ignore', stdout === 'devnull' ? 'ignore' : 'pipe', 'pipe'],
     });
     live.add(this.child);
     const keep = (chunk: Buffer): void => {
       this.tail = (this.tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
     };
-    this.child.stdout?.on('data', keep);
+    if (stdout === 'capture') this.child.stdout?.on('data', keep);
+    // Read and dropped: the child's writes never block on a full pipe, and the bench does no work for them.
+    else this.child.stdout?.resume();
     this.child.stderr?.on('data', keep);
     this.exitPromise = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {

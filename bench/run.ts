@@ -5,12 +5,17 @@
  *    alternating: ms from spawn to the first answered `GET /__admin/health`, and the child's RSS after a
  *    warm-up with the `basic` persona's read flow. Medians and their ratio (target: within 20%).
  * 2. Throughput: autocannon (this process) against children: Express 5's hello world, then an
- *    authenticated GetBalance on the mock (log level warn; once more at info with stdout to /dev/null),
- *    with scenario control on: a fault rule (on another operation), `Prefer: delay=0`, the journal.
- *    req/s, p99 and the ratios mock/hello (targets: req/s >= 0.7, p99 <= 2); every mock reply must be 200.
+ *    authenticated GetBalance on the mock at the default settings (log level info, a JSON line per
+ *    request to stdout, here a pipe this process reads and drops, as `docker logs` or a log shipper
+ *    would read it), at info with stdout to /dev/null, and at warn (no request lines), with scenario
+ *    control on: a fault rule (on another operation), `Prefer: delay=0`, the journal. The four servers
+ *    run side by side and are loaded in turn, round after round (ROUNDS), each round starting with the
+ *    next one, so a change in the machine's other load hits them alike; each round gives the ratios mock/hello of req/s and p99, and the
+ *    figures are the medians of the rounds (targets, at the default info: req/s >= 0.7, p99 <= 2).
+ *    Every mock reply must be 200.
  *
  * Prints a table, then one JSON line `{"scale": ..., "throughput": ...}`, also written to
- * `bench/results/latest.json`. Flags: `--duration <s>` (or env `BENCH_DURATION`) per load run, default 10.
+ * `bench/results/latest.json`. Flags: `--duration <s>` (or env `BENCH_DURATION`) per load run, default 5.
  * Exit code 1 when a measurement fails or the mock answered anything but 200 under load; a missed
  * performance target is reported, not an error.
  */
@@ -24,7 +29,8 @@ import { MockClient, apiHeaders } from './client';
 
 /** Repository root (this file runs from `dist/bench/`). */
 const ROOT = resolve(__dirname, '../..');
-const MOCK_MAIN = resolve(__dirname, '../mock/main.js');
+/** The mock's entry point; `BENCH_MOCK_MAIN` points at another build (to compare with an older commit). */
+const MOCK_MAIN = process.env.BENCH_MOCK_MAIN ?? resolve(__dirname, '../mock/main.js');
 const HELLO_MAIN = join(__dirname, 'hello.js');
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'latest.json');
 
@@ -35,6 +41,8 @@ const WARM_UP_REQUESTS = 3_000;
 const CONNECTIONS = 50;
 /** Length of the discarded load run before each measured one, in s. */
 const LOAD_WARM_UP_S = 1;
+/** Rounds of the throughput runs: each server is loaded once per round, in turn. */
+const ROUNDS = 3;
 const HEALTH_POLL_MS = 5;
 
 /** Targets of docs (ratios from the same run). */
@@ -103,12 +111,24 @@ interface LoadFigures {
 interface ThroughputResult {
   connections: number;
   durationS: number;
+  rounds: number;
+  /** Each server's figures: the round with the median req/s. */
   hello: LoadFigures;
+  /** The default settings: log level info, JSON lines to stdout (a pipe). */
   mock: LoadFigures;
-  mockInfoLog: LoadFigures;
+  /** Log level info, stdout to /dev/null. */
+  mockInfoDevNull: LoadFigures;
+  /** Log level warn: no request lines. */
+  mockWarn: LoadFigures;
+  /** Median over the rounds of mock / hello req/s: at info (the default; the target), to /dev/null, at warn. */
   rpsRatio: number;
+  rpsRatioInfoDevNull: number;
+  rpsRatioWarn: number;
+  /** The ratio of each round, in order (info > pipe, info > /dev/null, warn). */
+  rpsRatioRounds: { info: number[]; infoDevNull: number[]; warn: number[] };
+  /** Median over the rounds of mock (info > pipe) / hello p99. */
   p99Ratio: number;
-  /** Mock / hello-world server CPU per request (no target: explains the req/s ratio on a busy machine). */
+  /** Median over the rounds of mock (info > pipe) / hello server CPU per request (no target). */
   cpuRatio: number;
   /** 1-minute load average before and after the load runs (other work on the shared cores). */
   loadAverage1m: { start: number; end: number };
@@ -116,18 +136,18 @@ interface ThroughputResult {
   maxP99Ratio: number;
   rpsOk: boolean;
   p99Ok: boolean;
-  /** Whether every reply of the mock under load (both log levels) was a 200 without socket errors. */
+  /** Whether every reply of the mock under load (every run) was a 200 without socket errors. */
   all200: boolean;
 }
 
-/** Seconds per load run from `--duration <s>`, `--duration=<s>` or `BENCH_DURATION`; default 10. */
+/** Seconds per load run from `--duration <s>`, `--duration=<s>` or `BENCH_DURATION`; default 5. */
 function durationSeconds(argv: readonly string[], env: NodeJS.ProcessEnv): number {
   let raw: string | undefined = env.BENCH_DURATION;
   argv.forEach((arg, i) => {
     if (arg === '--duration') raw = argv[i + 1];
     else if (arg.startsWith('--duration=')) raw = arg.slice('--duration='.length);
   });
-  if (raw === undefined || raw === '') return 10;
+  if (raw === undefined || raw === '') return 5;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 60) {
     throw new Error(`--duration must be a whole number of seconds from 1 to 60, got "${raw}"`);
@@ -287,21 +307,24 @@ async function load(
   };
 }
 
-/** Load on an authenticated GetBalance of the `basic` persona's ESME. */
-async function loadMock(
-  logLevel: 'warn' | 'info',
-  stdout: StdoutMode,
-  durationS: number,
-  notes: string[],
-): Promise<LoadFigures> {
+/** A server under test and the request it is loaded with. */
+interface Loaded {
+  server: ServerProcess;
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * A mock ready for load on an authenticated GetBalance of the `basic` persona's ESME, with scenario
+ * control on, as a test suite would have it: a fault rule the pipeline must check on every call (it
+ * names another operation, so GetBalance still answers 200), `Prefer` parsed on every request, and the
+ * request journal recording (default size).
+ */
+async function readyMock(logLevel: 'warn' | 'info', stdout: StdoutMode): Promise<Loaded> {
   const { server } = await startMock(SMALL_WORLD, logLevel, stdout);
   const client = new MockClient(server.port);
   try {
     const session = await client.login('basic');
-    client.close();
-    // Scenario control on, as a test suite would have it: a fault rule the pipeline must check on every
-    // call (it names another operation, so GetBalance still answers 200), `Prefer` parsed on every
-    // request, and the request journal recording (default size).
     const fault = await fetch(`http://127.0.0.1:${server.port}/__admin/faults`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -309,21 +332,29 @@ async function loadMock(
     });
     if (fault.status !== 201) throw new Error(`could not add the bench's fault rule: ${fault.status}`);
     const url = `http://127.0.0.1:${server.port}/api/energy/devices/${session.deviceId}/balance`;
-    const headers = { ...apiHeaders(session.accessToken), Prefer: 'delay=0' };
-    const figures = await load(server, url, headers, durationS);
-    if (server.exitStatus()) throw new Error(`${server.name} died under load:\n${server.output()}`);
-    return figures;
+    return { server, url, headers: { ...apiHeaders(session.accessToken), Prefer: 'delay=0' } };
+  } catch (err) {
+    await server.stop();
+    throw err;
   } finally {
     client.close();
-    await stopServer(server, notes);
   }
 }
 
-/** Throughput: hello world, then the mock at warn, then the mock at info (stdout to /dev/null). */
+/** The figures of the round with the median req/s. */
+function medianRun(runs: readonly LoadFigures[]): LoadFigures {
+  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/**
+ * Throughput: hello world and the mock at its default settings (info, JSON lines to a pipe), at info
+ * with stdout to /dev/null, and at warn, side by side, loaded in turn for ROUNDS rounds.
+ */
 async function measureThroughput(durationS: number, notes: string[]): Promise<ThroughputResult> {
   const loadStart = loadavg()[0] ?? 0;
   const port = await freePort();
-  const hello = new ServerProcess(
+  const helloServer = new ServerProcess(
     'express hello world',
     HELLO_MAIN,
     port,
@@ -331,38 +362,77 @@ async function measureThroughput(durationS: number, notes: string[]): Promise<Th
     'capture',
     ROOT,
   );
-  let helloFigures: LoadFigures;
+  const servers: Loaded[] = [];
   try {
-    await hello.waitReady('/', HEALTH_POLL_MS);
-    helloFigures = await load(hello, `http://127.0.0.1:${port}/`, {}, durationS);
+    await helloServer.waitReady('/', HEALTH_POLL_MS);
+    servers.push({ server: helloServer, url: `http://127.0.0.1:${port}/`, headers: {} });
+    servers.push(await readyMock('info', 'pipe'));
+    servers.push(await readyMock('info', 'devnull'));
+    servers.push(await readyMock('warn', 'capture'));
+    const names = [
+      'hello world',
+      'mock (info, stdout a pipe)',
+      'mock (info, stdout /dev/null)',
+      'mock (warn)',
+    ];
+    const runs: LoadFigures[][] = servers.map(() => []);
+    for (let round = 1; round <= ROUNDS; round++) {
+      // A different server goes first each round, so none is always loaded at the same moment.
+      const order = servers.map((_, i) => (i + round - 1) % servers.length);
+      for (const i of order) {
+        const { server, url, headers } = servers[i]!;
+        const figures = await load(server, url, headers, durationS);
+        if (server.exitStatus()) throw new Error(`${server.name} died under load:\n${server.output()}`);
+        runs[i]!.push(figures);
+        log(`throughput round ${round}/${ROUNDS}: ${names[i]} ${figures.rps} req/s, p99 ${figures.p99Ms} ms`);
+      }
+    }
+    const [hello, info, infoDevNull, warn] = runs as [
+      LoadFigures[],
+      LoadFigures[],
+      LoadFigures[],
+      LoadFigures[],
+    ];
+    const perRound = (mock: LoadFigures[], f: (m: LoadFigures, h: LoadFigures) => number): number[] =>
+      mock.map((m, r) => round(f(m, hello[r]!), 3));
+    const rps = (m: LoadFigures, h: LoadFigures): number => m.rps / h.rps;
+    const rpsRounds = {
+      info: perRound(info, rps),
+      infoDevNull: perRound(infoDevNull, rps),
+      warn: perRound(warn, rps),
+    };
+    const rpsRatio = round(median(rpsRounds.info), 3);
+    const p99Ratio = round(median(perRound(info, (m, h) => m.p99Ms / Math.max(h.p99Ms, 1))), 3);
+    const cpuRatio = round(
+      median(perRound(info, (m, h) => m.cpuUsPerRequest / Math.max(h.cpuUsPerRequest, 0.1))),
+      3,
+    );
+    const clean = (f: LoadFigures): boolean => f.non2xx === 0 && f.errors === 0 && f.timeouts === 0;
+    return {
+      connections: CONNECTIONS,
+      durationS,
+      rounds: ROUNDS,
+      hello: medianRun(hello),
+      mock: medianRun(info),
+      mockInfoDevNull: medianRun(infoDevNull),
+      mockWarn: medianRun(warn),
+      rpsRatio,
+      rpsRatioInfoDevNull: round(median(rpsRounds.infoDevNull), 3),
+      rpsRatioWarn: round(median(rpsRounds.warn), 3),
+      rpsRatioRounds: rpsRounds,
+      p99Ratio,
+      cpuRatio,
+      loadAverage1m: { start: round(loadStart, 2), end: round(loadavg()[0] ?? 0, 2) },
+      minRpsRatio: TARGETS.minRpsRatio,
+      maxP99Ratio: TARGETS.maxP99Ratio,
+      rpsOk: rpsRatio >= TARGETS.minRpsRatio,
+      p99Ok: p99Ratio <= TARGETS.maxP99Ratio,
+      all200: [...info, ...infoDevNull, ...warn].every(clean),
+    };
   } finally {
-    await stopServer(hello, notes);
+    for (const { server } of servers.length ? servers : [{ server: helloServer }])
+      await stopServer(server, notes);
   }
-  log(`throughput: hello world ${helloFigures.rps} req/s, p99 ${helloFigures.p99Ms} ms`);
-  const mock = await loadMock('warn', 'capture', durationS, notes);
-  log(`throughput: mock (warn) ${mock.rps} req/s, p99 ${mock.p99Ms} ms`);
-  const mockInfoLog = await loadMock('info', 'devnull', durationS, notes);
-  log(`throughput: mock (info) ${mockInfoLog.rps} req/s, p99 ${mockInfoLog.p99Ms} ms`);
-  const rpsRatio = round(mock.rps / helloFigures.rps, 3);
-  const p99Ratio = round(mock.p99Ms / Math.max(helloFigures.p99Ms, 1), 3);
-  const cpuRatio = round(mock.cpuUsPerRequest / Math.max(helloFigures.cpuUsPerRequest, 0.1), 3);
-  const clean = (f: LoadFigures): boolean => f.non2xx === 0 && f.errors === 0 && f.timeouts === 0;
-  return {
-    connections: CONNECTIONS,
-    durationS,
-    hello: helloFigures,
-    mock,
-    mockInfoLog,
-    rpsRatio,
-    p99Ratio,
-    cpuRatio,
-    loadAverage1m: { start: round(loadStart, 2), end: round(loadavg()[0] ?? 0, 2) },
-    minRpsRatio: TARGETS.minRpsRatio,
-    maxP99Ratio: TARGETS.maxP99Ratio,
-    rpsOk: rpsRatio >= TARGETS.minRpsRatio,
-    p99Ok: p99Ratio <= TARGETS.maxP99Ratio,
-    all200: clean(mock) && clean(mockInfoLog),
-  };
 }
 
 /** Formats rows as left-aligned first column, right-aligned others. */
@@ -420,7 +490,8 @@ function report(scale: ScaleResult, tp: ThroughputResult): string {
   );
   lines.push('');
   lines.push(
-    `Throughput: ${tp.connections} connections, ${tp.durationS} s each (after a ${LOAD_WARM_UP_S} s warm-up); ` +
+    `Throughput: ${tp.connections} connections, ${tp.durationS} s per run (after a ${LOAD_WARM_UP_S} s warm-up), ` +
+      `${tp.rounds} rounds of the four servers in turn (each row: its median round); ` +
       `load average ${tp.loadAverage1m.start} -> ${tp.loadAverage1m.end}`,
   );
   const row = (name: string, f: LoadFigures): string[] => [
@@ -437,18 +508,45 @@ function report(scale: ScaleResult, tp: ThroughputResult): string {
     table([
       ['server', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'server CPU µs/req', 'non-2xx', 'errors'],
       row('Express 5 hello world', tp.hello),
-      row('mock GetBalance, log warn', tp.mock),
-      row('mock GetBalance, log info > /dev/null', tp.mockInfoLog),
+      row('mock GetBalance, log info (default) > pipe', tp.mock),
+      row('mock GetBalance, log info > /dev/null', tp.mockInfoDevNull),
+      row('mock GetBalance, log warn', tp.mockWarn),
     ]),
   );
   lines.push('');
   lines.push(
     table([
-      ['ratio (mock warn / hello)', 'value', 'target', ''],
-      ['req/s', tp.rpsRatio.toFixed(2), `>= ${tp.minRpsRatio.toFixed(2)}`, verdict(tp.rpsOk)],
-      ['p99', tp.p99Ratio.toFixed(2), `<= ${tp.maxP99Ratio.toFixed(2)}`, verdict(tp.p99Ok)],
-      ['server CPU per request', tp.cpuRatio.toFixed(2), '(info)', ''],
-      ['all mock replies 200', tp.all200 ? 'yes' : 'NO', 'yes', verdict(tp.all200)],
+      ['ratio (mock / hello), median of rounds', 'value', 'rounds', 'target', ''],
+      [
+        'req/s, log info (default) > pipe',
+        tp.rpsRatio.toFixed(2),
+        tp.rpsRatioRounds.info.map((r) => r.toFixed(2)).join('/'),
+        `>= ${tp.minRpsRatio.toFixed(2)}`,
+        verdict(tp.rpsOk),
+      ],
+      [
+        'req/s, log info > /dev/null',
+        tp.rpsRatioInfoDevNull.toFixed(2),
+        tp.rpsRatioRounds.infoDevNull.map((r) => r.toFixed(2)).join('/'),
+        '',
+        '',
+      ],
+      [
+        'req/s, log warn',
+        tp.rpsRatioWarn.toFixed(2),
+        tp.rpsRatioRounds.warn.map((r) => r.toFixed(2)).join('/'),
+        '',
+        '',
+      ],
+      [
+        'p99, log info (default) > pipe',
+        tp.p99Ratio.toFixed(2),
+        '',
+        `<= ${tp.maxP99Ratio.toFixed(2)}`,
+        verdict(tp.p99Ok),
+      ],
+      ['server CPU per request, info > pipe', tp.cpuRatio.toFixed(2), '', '', ''],
+      ['all mock replies 200', tp.all200 ? 'yes' : 'NO', '', 'yes', verdict(tp.all200)],
     ]),
   );
   return lines.join('\n');
@@ -456,8 +554,8 @@ function report(scale: ScaleResult, tp: ThroughputResult): string {
 
 async function main(): Promise<number> {
   const durationS = durationSeconds(process.argv.slice(2), process.env);
-  // Bounded: scale (~6 starts) plus 3 load runs of durationS (+ warm-ups and starts), with slack.
-  const budgetMs = (90 + 3 * (durationS + LOAD_WARM_UP_S)) * 1000;
+  // Bounded: scale (~6 starts) plus ROUNDS x 4 load runs of durationS (+ warm-ups and starts), with slack.
+  const budgetMs = (90 + ROUNDS * 4 * (durationS + LOAD_WARM_UP_S)) * 1000;
   setTimeout(() => {
     process.stderr.write(`bench: over the time budget of ${budgetMs / 1000} s; stopping\n`);
     killAllChildren();

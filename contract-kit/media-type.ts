@@ -22,6 +22,8 @@ export interface MediaType {
 /** `type/subtype` of two RFC 9110 tokens (section 5.6.2); no wildcard in a media type. */
 const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9a-z-]+\/[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
+const NO_PARAMETERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** JSON media types: `application/json` and any `+json` structured syntax suffix (RFC 6839 section 3.1). */
 const JSON_TYPE = /^application\/(?:json|[^/]+\+json)$/;
 
@@ -39,6 +41,11 @@ export const UTF8 = 'utf-8';
 export function parseMediaType(value: string | readonly string[] | undefined): MediaType | undefined {
   const raw = typeof value === 'string' ? value : value?.[0];
   if (raw === undefined || raw.trim() === '') return undefined;
+  // No parameters (as the mock's own replies are checked): no parsing needed.
+  if (!raw.includes(';')) {
+    const essence = raw.trim().toLowerCase();
+    return MEDIA_TYPE.test(essence) ? { essence, parameters: NO_PARAMETERS } : undefined;
+  }
   const { type, parameters } = parse(raw);
   if (!MEDIA_TYPE.test(type)) return undefined;
   return { essence: type, parameters: { ...parameters } };
@@ -114,16 +121,30 @@ export function representationOf(essence: string): string {
  * weight 0 (`q=0`) excludes. No Accept, or an empty one, accepts anything; members that are not media
  * ranges are ignored, so an Accept of nothing but those accepts nothing.
  * @param offered full media types with parameters, as written (see `representationOf`).
- * @returns the acceptable subset of `offered`, in the client's order of preference; empty: 406.
+ * @returns the acceptable subset of `offered`, in the client's order of preference (frozen; the same
+ *   array for the same header and list); empty: 406.
  */
 export function acceptable(
   accept: string | readonly string[] | undefined,
   offered: readonly string[],
-): string[] {
+): readonly string[] {
   const header = typeof accept === 'string' ? accept : accept?.join(', ');
-  if (header === undefined || header.trim() === '') return [...offered];
-  return new Negotiator({ headers: { accept: header } }).mediaTypes(offered);
+  if (header === undefined || header.trim() === '') return offered;
+  // A client sends the same Accept on every request: parse and match each header once per list offered.
+  let answers = remembered.get(offered);
+  if (!answers) remembered.set(offered, (answers = new Map()));
+  let answer = answers.get(header);
+  if (!answer) {
+    answer = Object.freeze(new Negotiator({ headers: { accept: header } }).mediaTypes(offered));
+    if (answers.size >= REMEMBERED_PER_LIST) answers.delete(answers.keys().next().value!);
+    answers.set(header, answer);
+  }
+  return answer;
 }
+
+/** Accept headers remembered per offered list (the oldest forgotten first). */
+const REMEMBERED_PER_LIST = 256;
+const remembered = new WeakMap<readonly string[], Map<string, readonly string[]>>();
 
 /**
  * The media types an operation's successes are written in: those its 2xx responses declare, or

@@ -78,8 +78,9 @@ export function problemReply(p: Problem, requestId: string, gatewayErrors: 'apim
 /** The one place that writes a reply to the wire. */
 export function writeReply(res: Response, reply: WireReply): void {
   if (reply.problem) (res.locals as ReplyLocals).problem = reply.problem;
-  res.status(reply.status);
-  for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+  // Node's own setter: every status here is one of the contract's (Express's status() checks again).
+  res.statusCode = reply.status;
+  for (const name in reply.headers) res.setHeader(name, reply.headers[name]!);
   if (reply.body === undefined) {
     res.end();
     return;

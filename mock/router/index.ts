@@ -231,12 +231,14 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
       authenticate(req, op.spec, services.tokens, deps.resolvePrincipal));
 
   /**
-   * The fault stage (after routing, before the gateway): the first matching rule of `/__admin/faults`
-   * delays, answers a declared problem or the gateway's own error, or breaks the connection.
-   * @returns true when the rule answered (or dropped) the request itself.
-   * @throws Problem the rule's status or gateway answer.
+   * The fault stage (after routing, before the gateway): the first rule of `/__admin/faults` that matches,
+   * for rules that name an account: the account of the request's bearer token (read, not enforced).
    */
-  const applyFault = async (req: Request, res: Response, op: CompiledOperation): Promise<boolean> => {
+  const matchFault = async (
+    req: Request,
+    res: Response,
+    op: CompiledOperation,
+  ): Promise<FaultRule | undefined> => {
     const { faults } = services.store;
     let accountNumber: string | undefined;
     if (faults.needsAccount) {
@@ -245,8 +247,21 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
       if (verdict && typeof verdict === 'object') accountNumber = verdict.accountNumber;
       (res.locals as PipelineLocals).accountNumber = accountNumber;
     }
-    const rule = faults.match({ operation: op, method: req.method, path: req.path, accountNumber });
-    if (!rule) return false;
+    return faults.match({ operation: op, method: req.method, path: req.path, accountNumber });
+  };
+
+  /**
+   * What a fault rule that matched does: delays, answers a declared problem or the gateway's own error,
+   * or breaks the connection.
+   * @returns true when the rule answered (or dropped) the request itself.
+   * @throws Problem the rule's status or gateway answer.
+   */
+  const applyFault = async (
+    req: Request,
+    res: Response,
+    op: CompiledOperation,
+    rule: FaultRule,
+  ): Promise<boolean> => {
     (res.locals as PipelineLocals).fault = rule;
     if (rule.fault === 'hang') {
       await sleep(rule.delayMs ?? 30_000);
@@ -290,9 +305,14 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
     const locals = res.locals as PipelineLocals;
     locals.operation = op;
     try {
-      if (deps.scenario && !services.store.faults.empty) {
+      const { faults } = services.store;
+      if (deps.scenario && !faults.empty) {
         locals.stage = 'fault';
-        if (await applyFault(req, res, op)) return;
+        // Without an account to match, the rules are matched at once, with no promise to wait for.
+        const rule = faults.needsAccount
+          ? await matchFault(req, res, op)
+          : faults.match({ operation: op, method: req.method, path: req.path });
+        if (rule && (await applyFault(req, res, op, rule))) return;
       }
       locals.stage = 'gateway';
       if (keyed.get(op)) checkSubscriptionKey(req, spec, services);
