@@ -126,7 +126,8 @@ export function createApp(options: AppOptions = {}): MockApp {
   const requestLog = logger.child({}, { redact: [] });
   const logDebug = logger.isLevelEnabled('debug');
   const { journal } = store;
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  /** Gives the request its id and, when it is journaled or logged, records it once it is answered. */
+  const observe = (req: Request, res: Response): void => {
     const sent = req.headers['x-request-id'];
     const requestId = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
     (res.locals as PipelineLocals).requestId = requestId;
@@ -135,10 +136,7 @@ export function createApp(options: AppOptions = {}): MockApp {
     const started = performance.now();
     const journaled = journal.capacity > 0 && !isControlPath(req.path);
     const at = journaled ? clock.now() : 0;
-    if (!journaled && !logRequests) {
-      next();
-      return;
-    }
+    if (!journaled && !logRequests) return;
     // One listener for both: 'close' follows 'finish' on the next tick, and also fires for a connection
     // a fault rule dropped, which never 'finish'es (journaled with status 0, not logged).
     res.once('close', () => {
@@ -181,8 +179,7 @@ export function createApp(options: AppOptions = {}): MockApp {
         else requestLog.info(line, 'request');
       }
     });
-    next();
-  });
+  };
   // The admin control plane is for the developer's own tools: no CORS, so no web page can read codes.
   // Off (`--admin off`), every /__admin path is the API's plain 404, as in production.
   const admin = config.admin
@@ -223,11 +220,12 @@ export function createApp(options: AppOptions = {}): MockApp {
         `No operation at ${req.method} on this path; see the contract for the paths.`,
       ),
     );
-  // One Express layer for the stages after the first: the admin plane, the docs, CORS, the API, then
-  // 404, in that order, each one's next() the following one (an error goes straight to the error
-  // handler). Express matched every layer and every docs route against each API request; this way an
-  // API call meets two layers (bench/).
+  // One Express layer for every stage: the request id, journal and log line, then the admin plane, the
+  // docs, CORS, the API, then 404, in that order, each one's next() the following one (an error goes
+  // straight to the error handler). Express matched every layer and every docs route against each API
+  // request; this way an API call meets one layer (bench/).
   app.use((req: Request, res: Response, next: NextFunction) => {
+    observe(req, res);
     const toApi = (err?: unknown): void => {
       if (err) next(err);
       else void api(req, res, (e?: unknown) => (e ? next(e) : notFound(req, next)));

@@ -160,8 +160,8 @@ export async function startMock(config: Config, options: StartOptions = {}): Pro
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
-          logger.flush();
-          resolve();
+          // Lines still gathered for stdout are written before the process may exit.
+          logger.flush(() => resolve());
         });
         server.closeIdleConnections();
       }),

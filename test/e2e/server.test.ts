@@ -112,7 +112,10 @@ test('the log has one JSON line per request with operationId and status, and no 
       client_secret: personas.clientSecret,
     }),
   });
-  await new Promise((r) => setTimeout(r, 100));
+  // Lines are gathered and written at most LOG_FLUSH_MS (100 ms) later: wait for this one.
+  const deadline = performance.now() + 5_000;
+  while (!server.output().includes('"operationId":"TokenRequest"') && performance.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
   const logs = server.output();
   const lines = logs
     .trim()
@@ -158,6 +161,15 @@ test.each([
   expect(body.status).toBe(status);
 });
 
-test('SIGTERM stops the server cleanly with exit code 0', async () => {
+test('SIGTERM stops the server cleanly with exit code 0, writing every log line it gathered first', async () => {
+  const answered = await api('/api/energy/premises', { headers: { 'X-Request-ID': 'last-before-sigterm' } });
+  expect(answered.status).toBe(401);
   expect(await server.stop()).toBe(0);
+  const lines = server
+    .output()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { requestId?: string; msg?: string });
+  expect(lines.some((l) => l.requestId === 'last-before-sigterm')).toBe(true);
+  expect(lines.at(-1)?.msg).toBe('shutting down');
 });
