@@ -37,8 +37,9 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * What a server child's stdout is: a pipe whose tail is kept for diagnostics (`capture`), a pipe read and
- * thrown away as a log shipper or `docker logs` would read it (`pipe`), or /dev/null (`devnull`).
+ * What a server child's stdout is: a pipe whose tail this process keeps for diagnostics (`capture`), a
+ * pipe read and thrown away by another process (`cat > /dev/null`), as a container runtime's log driver
+ * or a log shipper reads it (`pipe`), or /dev/null (`devnull`).
  */
 export type StdoutMode = 'capture' | 'pipe' | 'devnull';
 
@@ -68,18 +69,20 @@ export class ServerProcess {
     cwd: string,
   ) {
     this.spawnedAt = performance.now();
+    // The reader of a `pipe` stdout: its own process, so the load generator here does no work for the logs.
+    const reader = stdout === 'pipe' ? spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] }) : undefined;
     this.child = spawn(process.execPath, [script], {
       cwd,
       env,
-      stdio: ['ignore', stdout === 'devnull' ? 'ignore' : 'pipe', 'pipe'],
+      stdio: ['ignore', reader ? reader.stdin! : stdout === 'devnull' ? 'ignore' : 'pipe', 'pipe'],
     });
+    // The child holds the pipe's write end now; `cat` ends when the child does.
+    reader?.stdin?.destroy();
     live.add(this.child);
     const keep = (chunk: Buffer): void => {
       this.tail = (this.tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
     };
     if (stdout === 'capture') this.child.stdout?.on('data', keep);
-    // Read and dropped: the child's writes never block on a full pipe, and the bench does no work for them.
-    else this.child.stdout?.resume();
     this.child.stderr?.on('data', keep);
     this.exitPromise = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {

@@ -6,12 +6,13 @@
  *    warm-up with the `basic` persona's read flow. Medians and their ratio (target: within 20%).
  * 2. Throughput: autocannon (this process) against children: Express 5's hello world, then an
  *    authenticated GetBalance on the mock at the default settings (log level info, a JSON line per
- *    request to stdout, here a pipe this process reads and drops, as `docker logs` or a log shipper
- *    would read it), at info with stdout to /dev/null, and at warn (no request lines), with scenario
- *    control on: a fault rule (on another operation), `Prefer: delay=0`, the journal. The four servers
- *    run side by side and are loaded in turn, round after round (ROUNDS), each round starting with the
- *    next one, so a change in the machine's other load hits them alike; each round gives the ratios mock/hello of req/s and p99, and the
- *    figures are the medians of the rounds (targets, at the default info: req/s >= 0.7, p99 <= 2).
+ *    request to stdout, here a pipe that another process, `cat > /dev/null`, reads as a container
+ *    runtime's log driver or a log shipper would), at info with stdout to /dev/null, and at warn (no
+ *    request lines), with scenario control on: a fault rule (on another operation), `Prefer: delay=0`,
+ *    the journal. The four servers run side by side and are loaded in turn, round after round (ROUNDS),
+ *    each round starting with the next one, so a change in the machine's other load hits them alike;
+ *    each round gives the ratios mock/hello of req/s and p99, and the figures are the medians of the
+ *    rounds (targets, at the default info: req/s >= 0.7, p99 <= 2).
  *    Every mock reply must be 200.
  *
  * Prints a table, then one JSON line `{"scale": ..., "throughput": ...}`, also written to
@@ -42,7 +43,7 @@ const CONNECTIONS = 50;
 /** Length of the discarded load run before each measured one, in s. */
 const LOAD_WARM_UP_S = 1;
 /** Rounds of the throughput runs: each server is loaded once per round, in turn. */
-const ROUNDS = 3;
+const ROUNDS = 5;
 const HEALTH_POLL_MS = 5;
 
 /** Targets of docs (ratios from the same run). */
