@@ -102,9 +102,26 @@ export function createApp(options: AppOptions = {}): MockApp {
   const random = options.random ?? new SeededRandom(config.seed);
   const logger = options.logger ?? createLogger(config);
   const contract = options.contract ?? defaultContract();
-  const store = new Store({ seed: config.seed, journalSize: config.journalSize });
+  const store = new Store({
+    seed: config.seed,
+    journalSize: config.journalSize,
+    limits: {
+      refreshTokensPerAccount: config.refreshTokensPerAccount,
+      refreshTokensMax: config.refreshTokensMax,
+      paymentsPerAccount: config.paymentsPerAccount,
+      paymentsMax: config.paymentsMax,
+      idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+      otpChallengesMax: config.otpChallengesMax,
+    },
+  });
   const world = new World({ seed: config.seed, accounts: config.accounts });
-  const tokens = new TokenService(config.tokenTtlSeconds, clock, store, config.tokenSecret);
+  const tokens = new TokenService(
+    config.tokenTtlSeconds,
+    clock,
+    store,
+    config.tokenSecret,
+    config.refreshTokenTtlSeconds,
+  );
   const otp = new OtpService(clock, random, store);
   const services: Services = { config, clock, random, store, world, tokens, otp };
 

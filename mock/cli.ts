@@ -61,6 +61,19 @@ export function program(): Command {
       '--refresh-rotation',
       'each refresh returns a new refresh token and retires the old one (RFC 9700)',
     )
+    .option(
+      '--refresh-token-ttl <seconds>',
+      'refresh token family lifetime, 60 to 31536000 (default 2592000: 30 days)',
+    )
+    .option('--refresh-tokens-per-account <n>', 'live refresh tokens (logins) kept per account (default 100)')
+    .option('--refresh-tokens-max <n>', 'refresh tokens kept in all, live and retired (default 100000)')
+    .option('--payments-per-account <n>', 'payments kept per account, the oldest dropped (default 1000)')
+    .option('--payments-max <n>', 'payments kept in all, the oldest dropped (default 100000)')
+    .option(
+      '--idempotency-ttl <seconds>',
+      'seconds an Idempotency-Key is remembered (default 86400: 24 hours)',
+    )
+    .option('--otp-challenges-max <n>', 'one-time code challenges kept in all (default 100000)')
     .addOption(
       new Option(
         '--prefer <on|off>',
@@ -107,6 +120,13 @@ export function program(): Command {
         prefer: o.prefer as string | undefined,
         admin: o.admin as string | undefined,
         journalSize: o.journalSize as string | undefined,
+        refreshTokenTtlSeconds: o.refreshTokenTtl as string | undefined,
+        refreshTokensPerAccount: o.refreshTokensPerAccount as string | undefined,
+        refreshTokensMax: o.refreshTokensMax as string | undefined,
+        paymentsPerAccount: o.paymentsPerAccount as string | undefined,
+        paymentsMax: o.paymentsMax as string | undefined,
+        idempotencyTtlSeconds: o.idempotencyTtl as string | undefined,
+        otpChallengesMax: o.otpChallengesMax as string | undefined,
       };
       await serveUntilSignal(loadConfig(overrides));
     });

@@ -56,6 +56,35 @@ export interface Config {
   readonly paymentDelaySeconds: number;
   /** RefreshToken returns a new refresh token and retires the old one (RFC 9700 section 4.14). */
   readonly refreshRotation: boolean;
+  /**
+   * Lifetime of a refresh token family, in seconds, from the login that started it (default 30 days);
+   * rotation does not extend it. Expired families are swept as the clock passes them.
+   */
+  readonly refreshTokenTtlSeconds: number;
+  /**
+   * Live refresh tokens (logins, each a token family) kept per account; a new login beyond it revokes
+   * the account's oldest family (Auth0 caps a user's refresh tokens the same way, at 200).
+   */
+  readonly refreshTokensPerAccount: number;
+  /**
+   * Refresh tokens kept in all, live and retired (rotation keeps up to 100 retired ones per family for
+   * reuse detection); beyond it the oldest families are revoked.
+   */
+  readonly refreshTokensMax: number;
+  /** Payments kept per account; beyond it the oldest is dropped (ListPayments' `total` counts what is kept). */
+  readonly paymentsPerAccount: number;
+  /** Payments kept in all accounts together; beyond it the oldest is dropped. */
+  readonly paymentsMax: number;
+  /**
+   * Seconds an `Idempotency-Key` is remembered after its payment (default 24 hours, as Stripe keeps
+   * them); later the same key makes a new payment. A key is also forgotten with its payment.
+   */
+  readonly idempotencyTtlSeconds: number;
+  /**
+   * One-time code challenges kept in all (each is kept 5 minutes plus 15 for a clear 410 otp-expired);
+   * beyond it the oldest are forgotten (404), as are the SendOTP counts of the accounts least recently sent to.
+   */
+  readonly otpChallengesMax: number;
 }
 
 /** Settings as they may be given, before checks: every field optional, strings allowed. */
@@ -87,6 +116,13 @@ export const DEFAULTS: Config = Object.freeze({
   journalSize: 1000,
   paymentDelaySeconds: 30,
   refreshRotation: false,
+  refreshTokenTtlSeconds: 30 * 24 * 3600,
+  refreshTokensPerAccount: 100,
+  refreshTokensMax: 100_000,
+  paymentsPerAccount: 1000,
+  paymentsMax: 100_000,
+  idempotencyTtlSeconds: 24 * 3600,
+  otpChallengesMax: 100_000,
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -114,6 +150,13 @@ const ENV_NAMES: { [K in keyof Config]-?: string[] } = {
   journalSize: ['PROCODE_JOURNAL_SIZE'],
   paymentDelaySeconds: ['PROCODE_PAYMENT_DELAY'],
   refreshRotation: ['PROCODE_REFRESH_ROTATION'],
+  refreshTokenTtlSeconds: ['PROCODE_REFRESH_TOKEN_TTL'],
+  refreshTokensPerAccount: ['PROCODE_REFRESH_TOKENS_PER_ACCOUNT'],
+  refreshTokensMax: ['PROCODE_REFRESH_TOKENS_MAX'],
+  paymentsPerAccount: ['PROCODE_PAYMENTS_PER_ACCOUNT'],
+  paymentsMax: ['PROCODE_PAYMENTS_MAX'],
+  idempotencyTtlSeconds: ['PROCODE_IDEMPOTENCY_TTL'],
+  otpChallengesMax: ['PROCODE_OTP_CHALLENGES_MAX'],
 };
 
 /**
@@ -137,6 +180,13 @@ const FLAG_NAMES: { [K in keyof Config]?: string } = {
   journalSize: '--journal-size',
   paymentDelaySeconds: '--payment-delay',
   refreshRotation: '--refresh-rotation',
+  refreshTokenTtlSeconds: '--refresh-token-ttl',
+  refreshTokensPerAccount: '--refresh-tokens-per-account',
+  refreshTokensMax: '--refresh-tokens-max',
+  paymentsPerAccount: '--payments-per-account',
+  paymentsMax: '--payments-max',
+  idempotencyTtlSeconds: '--idempotency-ttl',
+  otpChallengesMax: '--otp-challenges-max',
 };
 
 /** Settings whose value is a secret: an error names where it came from, never the value. */
@@ -265,5 +315,23 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     journalSize: integer(raw('journalSize'), 'journal size', 0, 100_000),
     paymentDelaySeconds: integer(raw('paymentDelaySeconds'), 'payment delay (seconds)', 0, 24 * 3600),
     refreshRotation: boolean(raw('refreshRotation'), 'refresh rotation'),
+    refreshTokenTtlSeconds: integer(
+      raw('refreshTokenTtlSeconds'),
+      'refresh token TTL (seconds)',
+      60,
+      365 * 24 * 3600,
+    ),
+    refreshTokensPerAccount: integer(raw('refreshTokensPerAccount'), 'refresh tokens per account', 1, 10_000),
+    // At least one family with all its retired tokens (101) fits.
+    refreshTokensMax: integer(raw('refreshTokensMax'), 'refresh tokens max', 1000, 10_000_000),
+    paymentsPerAccount: integer(raw('paymentsPerAccount'), 'payments per account', 1, 1_000_000),
+    paymentsMax: integer(raw('paymentsMax'), 'payments max', 1, 10_000_000),
+    idempotencyTtlSeconds: integer(
+      raw('idempotencyTtlSeconds'),
+      'Idempotency-Key TTL (seconds)',
+      60,
+      30 * 24 * 3600,
+    ),
+    otpChallengesMax: integer(raw('otpChallengesMax'), 'OTP challenges max', 100, 10_000_000),
   });
 }

@@ -55,7 +55,7 @@ export class OtpService {
     const sends = (this.store.otpSends.get(accountIndex) ?? []).filter((t) => t > windowStart);
     if (sends.length >= OTP_SEND_LIMIT) {
       const retryAfter = Math.max(1, Math.ceil((sends[0]! - windowStart) / 1000));
-      this.store.otpSends.set(accountIndex, sends);
+      this.store.recordOtpSend(accountIndex, sends, windowStart);
       throw problem(
         PROBLEMS.TOO_MANY_REQUESTS,
         `At most ${OTP_SEND_LIMIT} codes may be sent in ${OTP_SEND_WINDOW_SECONDS / 60} minutes; try again in ${retryAfter} seconds.`,
@@ -64,8 +64,7 @@ export class OtpService {
       );
     }
     sends.push(now);
-    this.store.otpSends.set(accountIndex, sends);
-    this.prune(now);
+    this.store.recordOtpSend(accountIndex, sends, windowStart);
     const challenge: OtpChallenge = {
       otpId: this.newOtpId(),
       accountIndex,
@@ -77,7 +76,7 @@ export class OtpService {
       failedAttempts: 0,
       state: 'open',
     };
-    this.store.otpChallenges.set(challenge.otpId, challenge);
+    this.store.addOtpChallenge(challenge, now);
     this.store.pushOutbox({
       otpId: challenge.otpId,
       channel,
@@ -135,14 +134,6 @@ export class OtpService {
     for (;;) {
       const id = this.random.uuid();
       if (!this.store.otpChallenges.has(id)) return id;
-    }
-  }
-
-  /** Forgets challenges that expired long ago, so the store stays bounded. */
-  private prune(now: number): void {
-    if (this.store.otpChallenges.size < 10_000) return;
-    for (const [id, c] of this.store.otpChallenges) {
-      if (c.expiresAt + OTP_SEND_WINDOW_SECONDS * 1000 < now) this.store.otpChallenges.delete(id);
     }
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Clock } from '../clock';
 import type { RefreshGrant, Store } from '../store';
+import { REFRESH_RETIRED_PER_FAMILY } from '../store';
 import { PROBLEMS, problem } from '../problem';
 
 /** Scope of a token before two-step authentication (api.md: SendOTP and VerifyOTP only). */
@@ -10,19 +11,14 @@ export const SCOPE_OTP = 'otp';
 export const SCOPE_CUSTOMER = 'customer';
 /** The scopes this service issues; a token with any other is not one of ours. */
 export const SCOPES: ReadonlySet<string> = new Set([SCOPE_OTP, SCOPE_CUSTOMER]);
+export { REFRESH_RETIRED_PER_FAMILY };
 /**
- * Lifetime of a refresh token family, in seconds (30 days from the login that started it). Rotation does
- * not extend it: every token of a family, live or retired, expires with the family.
+ * Clock skew, in seconds, allowed for an access token's `iat` in the future (RFC 7519 section 4.1.6;
+ * RFC 9068 section 4: reject a token issued in the future, with "some small leeway"): the admin API may
+ * move the mock's clock backwards, so a token issued a moment "later" still passes, while one dated ten
+ * years ahead is invalid. `nbf` (section 4.1.5), which the mock never issues, is strict, as jose checks it.
  */
-export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
-/**
- * Retired refresh tokens remembered per family for reuse detection (RFC 9700 section 4.14.2); older ones
- * are forgotten, so presenting one of those is plain invalid_grant without revoking the family. Bounds a
- * family that refreshes every few seconds for 30 days.
- */
-export const REFRESH_RETIRED_PER_FAMILY = 100;
-/** From this many stored refresh tokens on, expired families are swept (at most once a minute of the clock). */
-export const REFRESH_PRUNE_AT = 10_000;
+export const CLOCK_SKEW_SECONDS = 60;
 
 const ISSUER = 'procode-mock';
 const AUDIENCE = 'procode-api';
@@ -44,6 +40,10 @@ export interface AccessClaims {
   scope: string;
   /** Epoch seconds. */
   exp: number;
+  /** Epoch seconds at which it was issued (RFC 7519 section 4.1.6). */
+  iat: number;
+  /** Epoch seconds before which it is not accepted (RFC 7519 section 4.1.5), when the token has one. */
+  nbf?: number;
   /** The store generation the token was issued in; a reset starts a new one. */
   gen: number;
 }
@@ -68,6 +68,7 @@ export interface RefreshOptions {
   rotate?: boolean;
 }
 
+/** Verified access tokens remembered (their claims); the memo is emptied when full and by every reset. */
 const CACHE_LIMIT = 10_000;
 
 /** True when each dot-separated part is canonical base64url (RFC 7515 section 2: no padding, no stray bits). */
@@ -88,16 +89,20 @@ export class TokenService {
   private readonly key: Uint8Array;
   /** Verified tokens -> claims; bounded, and expiry and generation are re-checked on every use. */
   private readonly verified = new Map<string, AccessClaims>();
-  /** Epoch ms of the last sweep of expired refresh token families. */
-  private lastPrune = Number.NEGATIVE_INFINITY;
 
+  /**
+   * @param ttlSeconds access token lifetime; refreshTtlSeconds a refresh token family's lifetime (the
+   *   `refreshTokenTtlSeconds` setting, default 30 days); secret the HS256 key (random when absent).
+   */
   constructor(
     private readonly ttlSeconds: number,
     private readonly clock: Clock,
     private readonly store: Store,
     secret?: string,
+    private readonly refreshTtlSeconds: number = 30 * 24 * 3600,
   ) {
     this.key = secret ? Buffer.from(secret, 'utf8') : randomBytes(32);
+    store.onReset(() => this.verified.clear());
   }
 
   private nowSeconds(): number {
@@ -127,36 +132,15 @@ export class TokenService {
   }
 
   /** Stores a new refresh token of `family` (the family's newest, live token) and returns it. */
-  private newRefreshToken(grant: Omit<RefreshGrant, 'retired'>): string {
+  private newRefreshToken(grant: Omit<RefreshGrant, 'retired'>, now: number): string {
     const token = randomBytes(32).toString('base64url');
-    this.store.refreshTokens.set(token, { ...grant, retired: false });
-    const family = this.store.refreshFamilies.get(grant.family) ?? [];
-    family.push(token);
-    this.store.refreshFamilies.set(grant.family, family);
-    // Keep the live token and the newest retired ones; forget older retired ones.
-    while (family.length > REFRESH_RETIRED_PER_FAMILY + 1) this.store.refreshTokens.delete(family.shift()!);
+    this.store.addRefreshToken(token, grant, now);
     return token;
-  }
-
-  /** Forgets every token of a family (expired, or revoked after reuse). */
-  private dropFamily(family: string): void {
-    for (const token of this.store.refreshFamilies.get(family) ?? []) this.store.refreshTokens.delete(token);
-    this.store.refreshFamilies.delete(family);
-  }
-
-  /** Sweeps expired families once the store holds many refresh tokens, at most once a minute. */
-  private prune(now: number): void {
-    if (this.store.refreshTokens.size < REFRESH_PRUNE_AT || now - this.lastPrune < 60_000) return;
-    this.lastPrune = now;
-    for (const [family, tokens] of this.store.refreshFamilies) {
-      const grant = this.store.refreshTokens.get(tokens[tokens.length - 1]!);
-      if (!grant || grant.expiresAt <= now) this.dropFamily(family);
-    }
   }
 
   /**
    * Issues an access token and a new refresh token, which starts a new family that expires
-   * `REFRESH_TOKEN_TTL_SECONDS` from now (TokenRequest password grant, VerifyOTP, the admin API's
+   * `refreshTtlSeconds` from now (the store revokes the account's oldest family beyond its bound) (TokenRequest password grant, VerifyOTP, the admin API's
    * `POST /__admin/tokens`).
    * @param lifetimeSeconds the access token's lifetime (default: the mock's token TTL).
    */
@@ -166,13 +150,15 @@ export class TokenService {
     lifetimeSeconds: number = this.ttlSeconds,
   ): Promise<TokenResponse> {
     const now = this.clock.now();
-    this.prune(now);
-    const refresh = this.newRefreshToken({
-      accountIndex: subject.accountIndex,
-      scope,
-      expiresAt: now + REFRESH_TOKEN_TTL_SECONDS * 1000,
-      family: randomUUID(),
-    });
+    const refresh = this.newRefreshToken(
+      {
+        accountIndex: subject.accountIndex,
+        scope,
+        expiresAt: now + this.refreshTtlSeconds * 1000,
+        family: randomUUID(),
+      },
+      now,
+    );
     return {
       access_token: await this.accessToken(subject, scope, lifetimeSeconds),
       token_type: 'Bearer',
@@ -200,13 +186,13 @@ export class TokenService {
     const now = this.clock.now();
     const grant = this.store.refreshTokens.get(refreshToken);
     if (!grant || grant.expiresAt <= now) {
-      if (grant) this.dropFamily(grant.family);
+      if (grant) this.store.dropRefreshFamily(grant.family);
       throw problem(PROBLEMS.INVALID_GRANT, 'The refresh token is unknown or has expired; log in again.', {
         error_description: 'The refresh token is unknown or has expired.',
       });
     }
     if (grant.retired) {
-      this.dropFamily(grant.family);
+      this.store.dropRefreshFamily(grant.family);
       throw problem(
         PROBLEMS.INVALID_GRANT,
         'This refresh token was already used and replaced; as a precaution every refresh token of this login is now revoked. Log in again.',
@@ -221,14 +207,18 @@ export class TokenService {
     }
     let next = refreshToken;
     if (options.rotate) {
-      this.prune(now);
       grant.retired = true;
-      next = this.newRefreshToken({
-        accountIndex: grant.accountIndex,
-        scope: grant.scope,
-        expiresAt: grant.expiresAt,
-        family: grant.family,
-      });
+      next = this.newRefreshToken(
+        {
+          accountIndex: grant.accountIndex,
+          scope: grant.scope,
+          expiresAt: grant.expiresAt,
+          family: grant.family,
+        },
+        now,
+      );
+    } else {
+      this.store.sweepRefreshTokens(now);
     }
     return {
       access_token: await this.accessToken(subject, grant.scope),
@@ -256,6 +246,7 @@ export class TokenService {
           algorithms: ['HS256'],
           requiredClaims: ['sub', 'exp', 'iat'],
           currentDate: new Date(this.clock.now()),
+          // exp and nbf are strict; jose's tolerance would loosen exp too, so iat's skew is checked below.
           clockTolerance: 0,
         });
         if (
@@ -264,7 +255,9 @@ export class TokenService {
           typeof payload.scope !== 'string' ||
           !SCOPES.has(payload.scope) ||
           typeof payload.gen !== 'number' ||
-          typeof payload.exp !== 'number'
+          typeof payload.exp !== 'number' ||
+          typeof payload.iat !== 'number' ||
+          (payload.nbf !== undefined && typeof payload.nbf !== 'number')
         ) {
           return 'invalid';
         }
@@ -273,6 +266,8 @@ export class TokenService {
           accountNumber: payload.acct,
           scope: payload.scope,
           exp: payload.exp,
+          iat: payload.iat,
+          ...(payload.nbf !== undefined ? { nbf: payload.nbf } : {}),
           gen: payload.gen,
         };
         if (this.verified.size >= CACHE_LIMIT) this.verified.clear();
@@ -283,7 +278,11 @@ export class TokenService {
         throw err;
       }
     }
-    if (claims.exp <= this.nowSeconds()) return 'expired';
+    // Checked on every use, not only when first verified: the admin API may move the clock backwards.
+    const now = this.nowSeconds();
+    if (claims.iat > now + CLOCK_SKEW_SECONDS) return 'invalid';
+    if (claims.nbf !== undefined && claims.nbf > now) return 'invalid';
+    if (claims.exp <= now) return 'expired';
     if (claims.gen !== this.store.generation) return 'revoked';
     return claims;
   }

@@ -166,7 +166,7 @@ export function loginRetryAfterSeconds(services: Services, username: string): nu
  * counted), and beyond `LOGIN_FAILURE_MAX_USERNAMES` usernames the least recently failed are forgotten;
  * the map is kept in that order, so those are the expired ones first and the sweep stops at once.
  */
-export function recordLoginFailure(services: Services, username: string): void {
+export function recordLoginFailure(services: Services, username: string): number {
   const { loginFailures } = services.store;
   const now = services.clock.now();
   const key = throttleKey(username);
@@ -179,6 +179,21 @@ export function recordLoginFailure(services: Services, username: string): void {
     if (loginFailures.size <= LOGIN_FAILURE_MAX_USERNAMES) break;
     loginFailures.delete(other);
   }
+  return now;
+}
+
+/**
+ * Takes back one counted attempt (epoch ms `at`, as `recordLoginFailure` returned it) of `username`: the
+ * password was right after all. Earlier failures stay counted.
+ */
+export function forgetLoginAttempt(services: Services, username: string, at: number): void {
+  const { loginFailures } = services.store;
+  const key = throttleKey(username);
+  const failures = loginFailures.get(key);
+  const i = failures?.lastIndexOf(at) ?? -1;
+  if (!failures || i < 0) return;
+  failures.splice(i, 1);
+  if (failures.length === 0) loginFailures.delete(key);
 }
 
 /**
@@ -186,7 +201,8 @@ export function recordLoginFailure(services: Services, username: string): void {
  * TooManyRequests): while throttled it answers 429 `too-many-requests` with `Retry-After` without checking
  * the password, so the right password gets 429 too and a guess teaches nothing. A successful login does
  * not clear earlier failures: the window counts wrong passwords, and clearing it would hand a guesser a
- * fresh batch whenever the owner logs in.
+ * fresh batch whenever the owner logs in. A registered account's password is checked with an asynchronous
+ * scrypt; the attempt is counted before it and taken back if the password is right.
  * @throws Problem invalid-grant (400), too-many-requests (429), or those of `TokenService.refresh`.
  */
 const tokenRequest: Handler = async (ctx) => {
@@ -210,9 +226,11 @@ const tokenRequest: Handler = async (ctx) => {
       { 'Retry-After': String(retryAfter) },
     );
   }
-  const result = login(services, body.username!, body.password!);
+  // Counted before the (asynchronous) password check, so guesses in flight together count against the
+  // limit as they would one after another; taken back when the password is right.
+  const attemptAt = recordLoginFailure(services, body.username!);
+  const result = await login(services, body.username!, body.password!);
   if (!result) {
-    recordLoginFailure(services, body.username!);
     throw problem(
       PROBLEMS.INVALID_GRANT,
       'The username or password is wrong, or the account has no online access.',
@@ -221,6 +239,7 @@ const tokenRequest: Handler = async (ctx) => {
       },
     );
   }
+  forgetLoginAttempt(services, body.username!, attemptAt);
   return json(200, await services.tokens.issue(result.subject, result.scope), TOKEN_HEADERS);
 };
 

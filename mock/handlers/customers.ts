@@ -1,4 +1,4 @@
-import { scryptSync, timingSafeEqual } from 'node:crypto';
+import { scrypt, timingSafeEqual } from 'node:crypto';
 import type { Customer } from '../../fixtures/types';
 import type { Principal } from '../security';
 import type { TokenSubject } from '../auth/tokens';
@@ -6,15 +6,29 @@ import { SCOPE_CUSTOMER, SCOPE_OTP } from '../auth/tokens';
 import type { Handler, Services } from './context';
 import { callerOf, json } from './context';
 
-/** Hashes a password with scrypt and a salt: `salt:hash` in hex. The mock never keeps a password. */
-export function hashPassword(password: string, salt: Buffer): string {
-  return `${salt.toString('hex')}:${scryptSync(password, salt, 32, { N: 1024 }).toString('hex')}`;
+/**
+ * scrypt (RFC 7914) of a password, 32 bytes with N = 1024, on libuv's thread pool: a flood of guesses
+ * waits there, never on the event loop, so other requests go on being answered.
+ */
+function scryptAsync(password: string, salt: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(password, salt, 32, { N: 1024 }, (err, key) => (err ? reject(err) : resolve(key))),
+  );
 }
 
-function passwordMatches(password: string, stored: string): boolean {
+/** Hashes a password with scrypt and a salt: `salt:hash` in hex. The mock never keeps a password. */
+export async function hashPassword(password: string, salt: Buffer): Promise<string> {
+  return `${salt.toString('hex')}:${(await scryptAsync(password, salt)).toString('hex')}`;
+}
+
+/**
+ * True when `password` hashes to `stored` (`salt:hash` in hex, from `hashPassword`), compared in constant
+ * time (timingSafeEqual); the scrypt runs off the event loop.
+ */
+export async function passwordMatches(password: string, stored: string): Promise<boolean> {
   const [saltHex, hashHex] = stored.split(':');
   const expected = Buffer.from(hashHex ?? '', 'hex');
-  const actual = scryptSync(password, Buffer.from(saltHex ?? '', 'hex'), 32, { N: 1024 });
+  const actual = await scryptAsync(password, Buffer.from(saltHex ?? '', 'hex'));
   return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
@@ -52,20 +66,23 @@ export function subjectOf(services: Services, accountIndex: number): TokenSubjec
 
 /**
  * Checks a username (the customer's e-mail, case-insensitive) and password: accounts registered through
- * Register first, then the pinned personas (fixtures/personas.json).
+ * Register first, then the pinned personas (fixtures/personas.json). A registered account's password is
+ * checked with an asynchronous scrypt.
  * @returns the token subject and the scope to grant (`otp` when 2FA is on), or undefined when wrong.
  */
-export function login(
+export async function login(
   services: Services,
   username: string,
   password: string,
-): { subject: TokenSubject; scope: string } | undefined {
+): Promise<{ subject: TokenSubject; scope: string } | undefined> {
   const { store, world } = services;
   const registered = store.registrationsByEmail.get(username.toLowerCase());
   if (registered !== undefined) {
     const r = store.registrations.get(registered)!;
-    if (!passwordMatches(password, r.passwordHash)) return undefined;
-    return { subject: subjectOf(services, registered)!, scope: SCOPE_CUSTOMER };
+    if (!(await passwordMatches(password, r.passwordHash))) return undefined;
+    // A reset or a state import during the check may have dropped or replaced the registration.
+    const subject = store.registrations.get(registered) === r ? subjectOf(services, registered) : undefined;
+    return subject && { subject, scope: SCOPE_CUSTOMER };
   }
   const found = world.findPersonaByUsername(username);
   if (!found || !found.persona.registered || !sameSecret(password, found.persona.password)) return undefined;

@@ -11,7 +11,14 @@ export interface Page<T> {
  * parameters; an offset past the end gives an empty page with the true total.
  */
 export function page<T>(all: readonly T[], query: Record<string, unknown>): Page<T> {
-  const limit = typeof query.limit === 'number' ? query.limit : 20;
-  const offset = typeof query.offset === 'number' ? query.offset : 0;
+  const { limit, offset } = pageBounds(query);
   return { items: all.slice(offset, offset + limit), total: all.length, limit, offset };
+}
+
+/** The validated `limit` (1-100, default 20) and `offset` (>= 0, default 0) query parameters. */
+export function pageBounds(query: Record<string, unknown>): { limit: number; offset: number } {
+  return {
+    limit: typeof query.limit === 'number' ? query.limit : 20,
+    offset: typeof query.offset === 'number' ? query.offset : 0,
+  };
 }

@@ -8,7 +8,7 @@ import { makeUtrn } from '../../fixtures/domain/utrn';
 import type { Handler, Reply, Services } from './context';
 import { callerOf, json } from './context';
 import { currentBalance, ownDevice } from './energy';
-import { page } from './pagination';
+import { pageBounds } from './pagination';
 import personas from '../../fixtures/personas.json';
 
 /** What each test payment token does: its status at once, and for PENDING what it settles as. */
@@ -64,15 +64,15 @@ function outcome(payment: PaymentRecord, replayed: boolean): Reply {
   return json(201, payment, headers);
 }
 
-/** A fresh UTRN: 19-digit body starting 739-753 plus its check digit (domain.md), used once. */
+/**
+ * A fresh UTRN: 19-digit body starting 739-753 plus its check digit (domain.md), none of a stored
+ * payment's (the store records it with the payment, and forgets it when the payment is dropped).
+ */
 function newUtrn(services: Services): string {
   const { random, store } = services;
   for (;;) {
     const utrn = makeUtrn(String(random.int(739, 753)) + random.digits(16));
-    if (!store.usedUtrns.has(utrn)) {
-      store.usedUtrns.add(utrn);
-      return utrn;
-    }
+    if (!store.usedUtrns.has(utrn)) return utrn;
   }
 }
 
@@ -107,7 +107,7 @@ function settle(services: Services, pending: PendingPayment): void {
       };
     }
   }
-  store.payments.set(paymentId, { accountIndex: entry.accountIndex, payment });
+  store.updatePayment(payment);
 }
 
 /**
@@ -160,15 +160,17 @@ const makePayment: Handler = (ctx) => {
   settleDuePayments(ctx.services);
   const key = `${caller.accountIndex}:${String(ctx.headers['idempotency-key']).toLowerCase()}`;
   const fingerprint = createHash('sha256').update(canonical(body)).digest('hex');
-  const earlier = store.idempotency.get(key);
-  if (earlier) {
+  const earlier = store.idempotentRequest(key, clock.now());
+  // A key is dropped with its payment, so a live key always has one; the check only keeps that so.
+  const replay = earlier && store.payments.get(earlier.paymentId);
+  if (earlier && replay) {
     if (earlier.fingerprint !== fingerprint) {
       throw problem(
         PROBLEMS.IDEMPOTENCY_KEY_REUSED,
         'This Idempotency-Key was used with a different body; use a new key for a new payment.',
       );
     }
-    return outcome(store.payments.get(earlier.paymentId)!.payment, true);
+    return outcome(replay.payment, true);
   }
   const device = ownDevice(ctx, body.deviceId);
   const { state } = currentBalance(ctx, device);
@@ -202,8 +204,7 @@ const makePayment: Handler = (ctx) => {
       changedAt: nowMs,
     });
   }
-  store.addPayment(caller.accountIndex, payment);
-  store.idempotency.set(key, { fingerprint, paymentId: payment.paymentId });
+  store.addPayment(caller.accountIndex, payment, { key, fingerprint, createdAt: nowMs });
   if (status === 'PENDING') {
     store.pendingPayments.set(payment.paymentId, {
       paymentId: payment.paymentId,
@@ -228,18 +229,19 @@ const getPayment: Handler = (ctx) => {
   return json(200, found.payment);
 };
 
-/** ListPayments: the caller's payments, newest first, optionally for one of their devices. */
+/**
+ * ListPayments: the caller's payments, newest first, optionally for one of their devices, in O(page)
+ * from the store's per-account and per-device indexes. `total` counts the payments kept (at most the
+ * `paymentsPerAccount` setting; older ones are dropped).
+ */
 const listPayments: Handler = (ctx) => {
   const caller = callerOf(ctx);
   const deviceId = ctx.query.deviceId as string | undefined;
   if (deviceId !== undefined) ownDevice(ctx, deviceId);
   settleDuePayments(ctx.services);
-  const { store } = ctx.services;
-  const all = (store.paymentsByAccount.get(caller.accountIndex) ?? [])
-    .map((id) => store.payments.get(id)!.payment)
-    .filter((p) => deviceId === undefined || p.deviceId === deviceId)
-    .reverse();
-  return json(200, page(all, ctx.query));
+  const { limit, offset } = pageBounds(ctx.query);
+  const slice = ctx.services.store.paymentPage(caller.accountIndex, deviceId, offset, limit);
+  return json(200, { items: slice.items, total: slice.total, limit, offset });
 };
 
 export const PAYMENT_HANDLERS: Record<string, HandlerEntry> = {

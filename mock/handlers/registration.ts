@@ -22,7 +22,7 @@ const compact = (postcode: string): string => postcode.replace(/\s+/g, '').toUpp
  * @throws Problem registration-mismatch (422, never says which field), already-registered (409) when the
  *   account already has online access or the e-mail is taken.
  */
-const register: Handler = (ctx) => {
+const register: Handler = async (ctx) => {
   const body = ctx.body as RegisterBody;
   const { world, store, clock } = ctx.services;
   const accountIndex = world.findAccountByNumber(body.accountNumber);
@@ -53,11 +53,19 @@ const register: Handler = (ctx) => {
       'This e-mail address already has online access; log in instead.',
     );
   }
+  const passwordHash = await hashPassword(body.password, randomBytes(16));
+  // Checked again after the await: a concurrent Register may have taken the account or the e-mail.
+  if (isRegistered(ctx.services, accountIndex) || store.registrationsByEmail.has(email)) {
+    throw problem(
+      PROBLEMS.ALREADY_REGISTERED,
+      'This supply account or e-mail address already has online access; log in instead.',
+    );
+  }
   store.registrations.set(accountIndex, {
     accountIndex,
     email: body.email,
     mobilePhone: body.mobilePhone,
-    passwordHash: hashPassword(body.password, randomBytes(16)),
+    passwordHash,
     createdAt: isoTimestamp(clock.now()),
   });
   store.registrationsByEmail.set(email, accountIndex);

@@ -7,6 +7,7 @@ import type {
   PaymentRecord,
   PendingPayment,
   Registration,
+  StoredPayment,
 } from '../store';
 import type { BalanceState } from '../../fixtures/types';
 import type { FieldError } from '../problem';
@@ -47,7 +48,8 @@ export interface ImportSummary {
 
 /**
  * Exports the overlay: registrations (with their password hashes, so imported accounts can log in),
- * payments with their Idempotency-Keys and pending settlement, and changed balances. Pending payments
+ * payments with their Idempotency-Keys (those still remembered) and pending settlement, and changed
+ * balances. Pending payments
  * that are due are settled first. Tokens, one-time codes, faults, the clock and the journal are not
  * part of it.
  */
@@ -55,8 +57,7 @@ export function exportState(services: Services): StateDocument {
   settleDuePayments(services);
   const { store, world, config } = services;
   const accountNumber = (index: number): string => world.account(index).accountNumber;
-  const keyOf = new Map<string, string>();
-  for (const [key, value] of store.idempotency) keyOf.set(value.paymentId, key);
+  const now = services.clock.now();
   return {
     format: 'procode-mock-state',
     version: 1,
@@ -69,14 +70,17 @@ export function exportState(services: Services): StateDocument {
       passwordHash: r.passwordHash,
       createdAt: r.createdAt,
     })),
-    payments: [...store.payments.values()].map(({ accountIndex, payment }) => {
-      const key = keyOf.get(payment.paymentId);
-      const fingerprint = key === undefined ? undefined : store.idempotency.get(key)!.fingerprint;
+    payments: [...store.payments.values()].map(({ accountIndex, payment, idempotencyKey: key }) => {
+      // Only a key that is still remembered, and still stands for this payment.
+      const request = key === undefined ? undefined : store.idempotentRequest(key, now);
+      const live = key !== undefined && request?.paymentId === payment.paymentId;
       const pending = store.pendingPayments.get(payment.paymentId);
       return {
         accountNumber: accountNumber(accountIndex),
         payment,
-        ...(key !== undefined ? { idempotencyKey: key.slice(key.indexOf(':') + 1), fingerprint } : {}),
+        ...(live
+          ? { idempotencyKey: key.slice(key.indexOf(':') + 1), fingerprint: request.fingerprint }
+          : {}),
         ...(pending ? { settlesAt: isoTimestamp(pending.dueAt), settlesAs: pending.outcome } : {}),
       };
     }),
@@ -99,7 +103,8 @@ function numbersIn(value: unknown, path: string[] = []): [string[], number][] {
  * Replaces the overlay with a document's (the schema was checked by the admin contract). Everything is
  * checked against this world before anything changes: the seed and size, that each account exists and
  * was not already registered by the seed, that e-mails and payment ids are unique, that each payment's
- * device and each balance's meter belong where they say, and that pending fields come only with PENDING.
+ * device and each balance's meter belong where they say, that pending fields come only with PENDING, and
+ * that the payments fit the store's bounds (the `paymentsPerAccount` and `paymentsMax` settings).
  * @throws Problem validation-error (400) listing every fault by JSON Pointer; the store is untouched.
  */
 export function importState(services: Services, doc: StateDocument): ImportSummary {
@@ -150,8 +155,8 @@ export function importState(services: Services, doc: StateDocument): ImportSumma
     byEmail.set(email, index);
   });
 
-  const payments = new Map<string, { accountIndex: number; payment: PaymentRecord }>();
-  const byAccount = new Map<number, string[]>();
+  const payments = new Map<string, StoredPayment>();
+  const perAccount = new Map<number, number>();
   const idempotency = new Map<string, IdempotentRequest>();
   const pending = new Map<string, PendingPayment>();
   const utrns = new Set<string>();
@@ -177,13 +182,26 @@ export function importState(services: Services, doc: StateDocument): ImportSumma
       bad(['payments', i], 'settlesAt and settlesAs go with a PENDING payment, and only with one');
     if ((p.idempotencyKey === undefined) !== (p.fingerprint === undefined))
       bad(['payments', i], 'idempotencyKey and fingerprint go together');
-    payments.set(id, { accountIndex: index, payment: { ...p.payment, paymentId: id } });
-    byAccount.set(index, [...(byAccount.get(index) ?? []), id]);
+    const count = (perAccount.get(index) ?? 0) + 1;
+    perAccount.set(index, count);
+    if (count === config.paymentsPerAccount + 1)
+      bad(
+        ['payments', i, 'accountNumber'],
+        `has more than ${config.paymentsPerAccount} payments, the most this mock keeps per account (the paymentsPerAccount setting)`,
+      );
+    const stored: StoredPayment = { accountIndex: index, payment: { ...p.payment, paymentId: id } };
     if (p.idempotencyKey !== undefined && p.fingerprint !== undefined) {
       const key = `${index}:${p.idempotencyKey.toLowerCase()}`;
       if (idempotency.has(key)) bad(['payments', i, 'idempotencyKey'], 'is used twice by this account');
-      idempotency.set(key, { fingerprint: p.fingerprint, paymentId: id });
+      // The key was first used when the payment was made.
+      idempotency.set(key, {
+        fingerprint: p.fingerprint,
+        paymentId: id,
+        createdAt: Date.parse(p.payment.createdAt),
+      });
+      stored.idempotencyKey = key;
     }
+    payments.set(id, stored);
     if (isPending && p.settlesAt !== undefined && p.settlesAs !== undefined) {
       pending.set(id, {
         paymentId: id,
@@ -193,6 +211,12 @@ export function importState(services: Services, doc: StateDocument): ImportSumma
       });
     }
   });
+
+  if (doc.payments.length > config.paymentsMax)
+    bad(
+      ['payments'],
+      `has ${doc.payments.length} payments, more than the ${config.paymentsMax} this mock keeps (the paymentsMax setting)`,
+    );
 
   const balances = new Map<string, BalanceOverlay>();
   doc.balances.forEach((b, i) => {
@@ -226,12 +250,19 @@ export function importState(services: Services, doc: StateDocument): ImportSumma
   };
   replace(store.registrations, registrations);
   replace(store.registrationsByEmail, byEmail);
-  replace(store.payments, payments);
-  replace(store.paymentsByAccount, byAccount);
-  replace(store.idempotency, idempotency);
+  store.clearPayments();
+  // In the document's order (oldest first, as exported): within the bounds checked above, none is dropped.
+  for (const { accountIndex, payment, idempotencyKey: key } of payments.values()) {
+    const request = key === undefined ? undefined : idempotency.get(key);
+    store.addPayment(
+      accountIndex,
+      payment,
+      key !== undefined && request
+        ? { key, fingerprint: request.fingerprint, createdAt: request.createdAt }
+        : undefined,
+    );
+  }
   replace(store.pendingPayments, pending);
   replace(store.balances, balances);
-  store.usedUtrns.clear();
-  for (const u of utrns) store.usedUtrns.add(u);
   return { registrations: registrations.size, payments: payments.size, balances: balances.size };
 }

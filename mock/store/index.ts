@@ -1,6 +1,9 @@
 import type { BalanceState } from '../../fixtures/types';
 import { FaultRules } from '../scenario/faults';
 import { Journal } from '../scenario/journal';
+import type { Config } from '../config';
+import { DEFAULTS } from '../config';
+import { IdQueue } from './queue';
 
 /** Online access created by Register (an overlay on the generated world). */
 export interface Registration {
@@ -22,6 +25,15 @@ export interface RefreshGrant {
   family: string;
   /** Replaced by refresh-token rotation; presenting it again is reuse and revokes the family. */
   retired: boolean;
+}
+
+/** A refresh token family (one login) and its tokens (RFC 9700 section 4.14.2). */
+export interface RefreshFamily {
+  accountIndex: number;
+  /** Epoch ms at which every token of the family expires. */
+  expiresAt: number;
+  /** Its tokens, oldest first; the last one is the live one, the others retired by rotation. */
+  tokens: string[];
 }
 
 /** A two-step authentication challenge (api.md: 6 digits, single use, 5 minutes, 5 tries). */
@@ -63,6 +75,32 @@ export interface IdempotentRequest {
   /** SHA-256 of the canonical request body. */
   fingerprint: string;
   paymentId: string;
+  /** Epoch ms at which the key was first used (its lifetime counts from it). */
+  createdAt: number;
+}
+
+/** A stored payment, the account it belongs to and the `<account index>:<key>` it was made with. */
+export interface StoredPayment {
+  accountIndex: number;
+  payment: PaymentRecord;
+  idempotencyKey?: string;
+}
+
+/** The bounds of the store's lists and maps (docs/decisions.md "Bounded stores and work per request"). */
+export type StoreLimits = Pick<
+  Config,
+  | 'refreshTokensPerAccount'
+  | 'refreshTokensMax'
+  | 'paymentsPerAccount'
+  | 'paymentsMax'
+  | 'idempotencyTtlSeconds'
+  | 'otpChallengesMax'
+>;
+
+/** A page of an account's payments, newest first, and how many there are in all (api.md "Lists"). */
+export interface PaymentSlice {
+  items: PaymentRecord[];
+  total: number;
 }
 
 /**
@@ -112,6 +150,23 @@ export interface GatewayLimit {
 
 /** Most recent outbox messages kept; older ones are dropped so a long run stays bounded. */
 export const OUTBOX_LIMIT = 1000;
+/**
+ * Retired refresh tokens remembered per family for reuse detection (RFC 9700 section 4.14.2); older ones
+ * are forgotten, so presenting one of those is plain invalid_grant without revoking the family. Bounds a
+ * family that refreshes every few seconds for 30 days.
+ */
+export const REFRESH_RETIRED_PER_FAMILY = 100;
+/**
+ * How long, in ms, a challenge is kept after it expires: VerifyOTP answers 410 otp-expired rather than
+ * 404 for that long (the SendOTP window, 15 minutes).
+ */
+export const OTP_CHALLENGE_GRACE_MS = 15 * 60 * 1000;
+
+/** One account's payment ids, oldest first: all of them, and per device (ListPayments' `deviceId`). */
+interface PaymentIndex {
+  all: IdQueue;
+  byDevice: Map<string, IdQueue>;
+}
 
 /**
  * Everything clients change, kept as an overlay on the generated world (architecture.md). `reset()`
@@ -121,23 +176,35 @@ export class Store {
   readonly registrations = new Map<number, Registration>();
   /** Lower-cased e-mail -> account index, for login and e-mail uniqueness. */
   readonly registrationsByEmail = new Map<string, number>();
+  /** Refresh token -> its grant. Bounded by `refreshTokensMax`; write through `addRefreshToken`. */
   readonly refreshTokens = new Map<string, RefreshGrant>();
-  /** Refresh token family -> its tokens, oldest first; the last one is the live one. */
-  readonly refreshFamilies = new Map<string, string[]>();
+  /** Refresh token family -> its tokens, in creation order (so the oldest, first to expire, come first). */
+  readonly refreshFamilies = new Map<string, RefreshFamily>();
+  /** Account index -> its live families, oldest first (at most `refreshTokensPerAccount`). */
+  private readonly refreshFamiliesByAccount = new Map<number, string[]>();
   /** SHA-256 of a lower-cased username -> epoch ms of its recent wrong passwords, oldest first. */
   readonly loginFailures = new Map<string, number[]>();
+  /** otpId -> challenge, in creation order; write through `addOtpChallenge` (bounded). */
   readonly otpChallenges = new Map<string, OtpChallenge>();
-  /** Account index -> epoch ms of each challenge sent (for SendOTP's rate limit). */
+  /**
+   * Account index -> epoch ms of each challenge sent (for SendOTP's rate limit), least recently sent to
+   * first; write through `recordOtpSend` (bounded).
+   */
   readonly otpSends = new Map<number, number[]>();
   readonly outbox: OutboxMessage[] = [];
-  readonly payments = new Map<string, { accountIndex: number; payment: PaymentRecord }>();
-  /** Account index -> payment ids, oldest first. */
-  readonly paymentsByAccount = new Map<number, string[]>();
+  /** Payment id -> payment, oldest first; write through `addPayment`/`updatePayment` (bounded). */
+  readonly payments = new Map<string, StoredPayment>();
+  /** Account index -> its payment ids, oldest first, for ListPayments in O(page). */
+  private readonly paymentsByAccount = new Map<number, PaymentIndex>();
   /** Payment id -> PENDING payment to settle, in creation order. */
   readonly pendingPayments = new Map<string, PendingPayment>();
   readonly balances = new Map<string, BalanceOverlay>();
-  /** `<account index>:<Idempotency-Key>` -> reply. */
+  /**
+   * `<account index>:<Idempotency-Key>` -> what it stands for, oldest first; read through
+   * `idempotentRequest` (which forgets an expired one). At most one per stored payment.
+   */
   readonly idempotency = new Map<string, IdempotentRequest>();
+  /** The UTRNs of the stored payments (a UTRN is used once, domain.md): dropped with their payment. */
   readonly usedUtrns = new Set<string>();
   /** Gateway limit counter (`GatewayLimit.counter`) -> its current window; one entry per key, product and policy. */
   readonly gatewayWindows = new Map<string, GatewayWindow>();
@@ -147,15 +214,127 @@ export class Store {
   readonly faults: FaultRules;
   /** The request journal of the admin API (`/__admin/requests`). */
   readonly journal: Journal;
+  /** The bounds of the lists and maps above. */
+  readonly limits: StoreLimits;
+  /** Called by every reset, after the store is cleared: memos kept beside the store (verified tokens). */
+  private readonly resetListeners: (() => void)[] = [];
 
   /**
    * @param options.seed the world's seed (fault probabilities draw from it);
-   *   options.journalSize requests kept in the journal (0: none).
+   *   options.journalSize requests kept in the journal (0: none); options.limits the bounds (default:
+   *   the settings' defaults).
    */
-  constructor(options: { seed?: number; journalSize?: number } = {}) {
+  constructor(options: { seed?: number; journalSize?: number; limits?: Partial<StoreLimits> } = {}) {
     this.faults = new FaultRules(options.seed ?? 0);
     this.journal = new Journal(options.journalSize ?? 1000);
+    const { refreshTokensPerAccount, refreshTokensMax, paymentsPerAccount, paymentsMax } = DEFAULTS;
+    const { idempotencyTtlSeconds, otpChallengesMax } = DEFAULTS;
+    this.limits = Object.freeze({
+      refreshTokensPerAccount,
+      refreshTokensMax,
+      paymentsPerAccount,
+      paymentsMax,
+      idempotencyTtlSeconds,
+      otpChallengesMax,
+      ...options.limits,
+    });
   }
+
+  /** Registers a memo to clear on every reset (so a reset leaves nothing of the run before it). */
+  onReset(listener: () => void): void {
+    this.resetListeners.push(listener);
+  }
+
+  // --- Refresh tokens -------------------------------------------------------------------------------
+
+  /**
+   * Stores a refresh token as the live token of its family (a new family when `grant.family` is new),
+   * then applies the bounds: the family keeps its newest `REFRESH_RETIRED_PER_FAMILY` retired tokens, the
+   * account its newest `refreshTokensPerAccount` families, and the store at most `refreshTokensMax`
+   * tokens (oldest families revoked first). Expired families are swept first (`sweepRefreshTokens`).
+   * @param now epoch ms (the mock's clock).
+   */
+  addRefreshToken(token: string, grant: Omit<RefreshGrant, 'retired'>, now: number): void {
+    this.sweepRefreshTokens(now);
+    let family = this.refreshFamilies.get(grant.family);
+    if (!family) {
+      family = { accountIndex: grant.accountIndex, expiresAt: grant.expiresAt, tokens: [] };
+      this.refreshFamilies.set(grant.family, family);
+      const ofAccount = this.refreshFamiliesByAccount.get(grant.accountIndex) ?? [];
+      ofAccount.push(grant.family);
+      this.refreshFamiliesByAccount.set(grant.accountIndex, ofAccount);
+      while (ofAccount.length > this.limits.refreshTokensPerAccount) this.dropRefreshFamily(ofAccount[0]!);
+    }
+    this.refreshTokens.set(token, { ...grant, retired: false });
+    family.tokens.push(token);
+    // Keep the live token and the newest retired ones; forget older retired ones.
+    while (family.tokens.length > REFRESH_RETIRED_PER_FAMILY + 1)
+      this.refreshTokens.delete(family.tokens.shift()!);
+    for (const oldest of this.refreshFamilies.keys()) {
+      if (this.refreshTokens.size <= this.limits.refreshTokensMax || oldest === grant.family) break;
+      this.dropRefreshFamily(oldest);
+    }
+  }
+
+  /** Forgets every token of a family (expired, revoked after reuse, or beyond a bound). */
+  dropRefreshFamily(familyId: string): void {
+    const family = this.refreshFamilies.get(familyId);
+    if (!family) return;
+    for (const token of family.tokens) this.refreshTokens.delete(token);
+    this.refreshFamilies.delete(familyId);
+    const ofAccount = this.refreshFamiliesByAccount.get(family.accountIndex);
+    const at = ofAccount?.indexOf(familyId) ?? -1;
+    if (ofAccount && at >= 0) ofAccount.splice(at, 1);
+    if (ofAccount?.length === 0) this.refreshFamiliesByAccount.delete(family.accountIndex);
+  }
+
+  /**
+   * Forgets families that expired at or before `now`, oldest first, stopping at the first live one:
+   * families are kept in creation order and share one lifetime, so that is expiry order, and each family
+   * is swept once (amortised O(1) per call). A family that the admin API's clock moves left out of order
+   * is still refused when presented, and dropped then.
+   */
+  sweepRefreshTokens(now: number): void {
+    for (const [id, family] of this.refreshFamilies) {
+      if (family.expiresAt > now) break;
+      this.dropRefreshFamily(id);
+    }
+  }
+
+  // --- One-time codes -------------------------------------------------------------------------------
+
+  /**
+   * Stores a challenge after sweeping those expired more than `OTP_CHALLENGE_GRACE_MS` ago (creation
+   * order is expiry order: one lifetime for all), then forgets the oldest beyond `otpChallengesMax`.
+   * @param now epoch ms (the mock's clock).
+   */
+  addOtpChallenge(challenge: OtpChallenge, now: number): void {
+    for (const [id, c] of this.otpChallenges) {
+      if (
+        c.expiresAt + OTP_CHALLENGE_GRACE_MS > now &&
+        this.otpChallenges.size < this.limits.otpChallengesMax
+      )
+        break;
+      this.otpChallenges.delete(id);
+    }
+    this.otpChallenges.set(challenge.otpId, challenge);
+  }
+
+  /**
+   * Records the send times (epoch ms, oldest first, already cut to the window) of `accountIndex`, moving
+   * it to the end of the map, then forgets accounts whose last send is at or before `windowStart` and
+   * beyond `otpChallengesMax` accounts the least recently sent to (their count starts again).
+   */
+  recordOtpSend(accountIndex: number, sends: number[], windowStart: number): void {
+    this.otpSends.delete(accountIndex);
+    if (sends.length > 0) this.otpSends.set(accountIndex, sends);
+    for (const [account, times] of this.otpSends) {
+      if (times[times.length - 1]! > windowStart && this.otpSends.size <= this.limits.otpChallengesMax) break;
+      this.otpSends.delete(account);
+    }
+  }
+
+  // --- Payments -------------------------------------------------------------------------------------
 
   /** Records a sent code in the outbox, dropping the oldest beyond `OUTBOX_LIMIT`. */
   pushOutbox(message: OutboxMessage): void {
@@ -163,12 +342,134 @@ export class Store {
     if (this.outbox.length > OUTBOX_LIMIT) this.outbox.splice(0, this.outbox.length - OUTBOX_LIMIT);
   }
 
-  /** Adds a payment to the account's list. */
-  addPayment(accountIndex: number, payment: PaymentRecord): void {
-    this.payments.set(payment.paymentId, { accountIndex, payment });
-    const list = this.paymentsByAccount.get(accountIndex) ?? [];
-    list.push(payment.paymentId);
-    this.paymentsByAccount.set(accountIndex, list);
+  /**
+   * Adds a payment as the account's newest, with the `Idempotency-Key` it was made with (`key` is
+   * `<account index>:<lower-cased key>`), then applies the bounds: the account keeps its newest
+   * `paymentsPerAccount` payments and the store its newest `paymentsMax`; a dropped payment takes its
+   * key, its UTRN and its pending settlement with it. Expired keys are swept first.
+   * @param idempotency the key, the body's fingerprint and the epoch ms it was first used.
+   */
+  addPayment(
+    accountIndex: number,
+    payment: PaymentRecord,
+    idempotency?: { key: string; fingerprint: string; createdAt: number },
+  ): void {
+    if (idempotency) this.sweepIdempotency(idempotency.createdAt);
+    const id = payment.paymentId;
+    this.payments.set(id, {
+      accountIndex,
+      payment,
+      ...(idempotency ? { idempotencyKey: idempotency.key } : {}),
+    });
+    if (payment.utrn !== undefined) this.usedUtrns.add(payment.utrn);
+    if (idempotency) {
+      this.idempotency.set(idempotency.key, {
+        fingerprint: idempotency.fingerprint,
+        paymentId: id,
+        createdAt: idempotency.createdAt,
+      });
+    }
+    let index = this.paymentsByAccount.get(accountIndex);
+    if (!index)
+      this.paymentsByAccount.set(accountIndex, (index = { all: new IdQueue(), byDevice: new Map() }));
+    index.all.push(id);
+    let ofDevice = index.byDevice.get(payment.deviceId);
+    if (!ofDevice) index.byDevice.set(payment.deviceId, (ofDevice = new IdQueue()));
+    ofDevice.push(id);
+    while (index.all.size > this.limits.paymentsPerAccount) this.dropPayment(index.all.peek()!);
+    for (const oldest of this.payments.keys()) {
+      if (this.payments.size <= this.limits.paymentsMax) break;
+      this.dropPayment(oldest);
+    }
+  }
+
+  /** Replaces a stored payment's record (a pending one settling), keeping its place and key. */
+  updatePayment(payment: PaymentRecord): void {
+    const entry = this.payments.get(payment.paymentId);
+    if (!entry) return;
+    entry.payment = payment;
+    if (payment.utrn !== undefined) this.usedUtrns.add(payment.utrn);
+  }
+
+  /**
+   * Forgets a payment with its key (when the key still stands for it), its UTRN and its pending
+   * settlement. O(1) for the account's oldest payment (what the bounds drop).
+   */
+  dropPayment(paymentId: string): void {
+    const entry = this.payments.get(paymentId);
+    if (!entry) return;
+    this.payments.delete(paymentId);
+    this.pendingPayments.delete(paymentId);
+    if (entry.payment.utrn !== undefined) this.usedUtrns.delete(entry.payment.utrn);
+    const key = entry.idempotencyKey;
+    if (key !== undefined && this.idempotency.get(key)?.paymentId === paymentId) this.idempotency.delete(key);
+    const index = this.paymentsByAccount.get(entry.accountIndex);
+    if (!index) return;
+    const unlink = (queue: IdQueue): void => {
+      if (queue.peek() === paymentId) queue.shift();
+      else queue.remove(paymentId);
+    };
+    unlink(index.all);
+    const ofDevice = index.byDevice.get(entry.payment.deviceId);
+    if (ofDevice) {
+      unlink(ofDevice);
+      if (ofDevice.size === 0) index.byDevice.delete(entry.payment.deviceId);
+    }
+    if (index.all.size === 0) this.paymentsByAccount.delete(entry.accountIndex);
+  }
+
+  /**
+   * A page of the account's payments, newest first, optionally of one device, in O(limit) whatever the offset:
+   * the walk starts `offset` from the newest end of the account's (or device's) index, and `total` is
+   * the index's size (api.md "Lists").
+   */
+  paymentPage(
+    accountIndex: number,
+    deviceId: string | undefined,
+    offset: number,
+    limit: number,
+  ): PaymentSlice {
+    const index = this.paymentsByAccount.get(accountIndex);
+    const queue = deviceId === undefined ? index?.all : index?.byDevice.get(deviceId);
+    if (!queue) return { items: [], total: 0 };
+    return {
+      items: queue.newestFirst(offset, limit).map((id) => this.payments.get(id)!.payment),
+      total: queue.size,
+    };
+  }
+
+  /**
+   * What `key` (`<account index>:<lower-cased Idempotency-Key>`) stands for, or undefined when unused or
+   * expired (`idempotencyTtlSeconds` after it was first used; an expired one is forgotten here).
+   * @param now epoch ms (the mock's clock).
+   */
+  idempotentRequest(key: string, now: number): IdempotentRequest | undefined {
+    const found = this.idempotency.get(key);
+    if (!found) return undefined;
+    if (found.createdAt + this.limits.idempotencyTtlSeconds * 1000 > now) return found;
+    this.idempotency.delete(key);
+    return undefined;
+  }
+
+  /**
+   * Forgets keys whose lifetime ended at or before `now`, oldest first, stopping at the first live one
+   * (keys are kept in the order they were first used: amortised O(1) per call).
+   */
+  sweepIdempotency(now: number): void {
+    const ttlMs = this.limits.idempotencyTtlSeconds * 1000;
+    for (const [key, request] of this.idempotency) {
+      if (request.createdAt + ttlMs > now) break;
+      this.idempotency.delete(key);
+    }
+  }
+
+  /** Drops every payment, key, UTRN and pending settlement (before a state import). */
+  clearPayments(): void {
+    this.payments.clear();
+    this.paymentsByAccount.clear();
+    this.pendingPayments.clear();
+    this.idempotency.clear();
+    this.usedUtrns.clear();
   }
 
   /**
@@ -214,19 +515,17 @@ export class Store {
     this.registrationsByEmail.clear();
     this.refreshTokens.clear();
     this.refreshFamilies.clear();
+    this.refreshFamiliesByAccount.clear();
     this.loginFailures.clear();
     this.otpChallenges.clear();
     this.otpSends.clear();
     this.outbox.length = 0;
-    this.payments.clear();
-    this.paymentsByAccount.clear();
-    this.pendingPayments.clear();
+    this.clearPayments();
     this.balances.clear();
-    this.idempotency.clear();
-    this.usedUtrns.clear();
     this.gatewayWindows.clear();
     this.faults.clear();
     this.journal.clear();
     this.generation += 1;
+    for (const listener of this.resetListeners) listener();
   }
 }

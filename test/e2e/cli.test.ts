@@ -62,6 +62,14 @@ test.each([
     /^procode-mock: --cert="\/nonexistent.pem": give both a TLS certificate/,
   ],
   [['serve', '--bogus'], /^error: unknown option '--bogus'\n$/],
+  [
+    ['serve', '--payments-per-account', '0'],
+    /^procode-mock: --payments-per-account="0": payments per account must be a whole number from 1 to 1000000\n$/,
+  ],
+  [
+    ['serve', '--refresh-tokens-max', '10'],
+    /^procode-mock: --refresh-tokens-max="10": refresh tokens max must be a whole number from 1000 to 10000000\n$/,
+  ],
 ])('an invalid setting %j prints one clear line and exits 2', (args, message) => {
   const r = run(args as string[]);
   expect(r.status).toBe(2);
@@ -79,6 +87,18 @@ test.each([
   [
     { LOG_LEVEL: 'loud' },
     'LOG_LEVEL="loud": log level must be one of fatal, error, warn, info, debug, trace, silent',
+  ],
+  [
+    { PROCODE_IDEMPOTENCY_TTL: '1d' },
+    'PROCODE_IDEMPOTENCY_TTL="1d": Idempotency-Key TTL (seconds) must be a whole number from 60 to 2592000',
+  ],
+  [
+    { PROCODE_REFRESH_TOKEN_TTL: '10' },
+    'PROCODE_REFRESH_TOKEN_TTL="10": refresh token TTL (seconds) must be a whole number from 60 to 31536000',
+  ],
+  [
+    { PROCODE_OTP_CHALLENGES_MAX: '-1' },
+    'PROCODE_OTP_CHALLENGES_MAX="-1": OTP challenges max must be a whole number from 100 to 10000000',
   ],
   [
     { PROCODE_SELF_CHECK: 'maybe' },

@@ -230,3 +230,54 @@ test('after a reset the same calls give the same ids again', async () => {
   await request(mock.app).post('/__admin/reset');
   expect(await pay()).toEqual(first);
 });
+
+/** A token for the basic persona signed with the test secret, with these registered claims (epoch seconds). */
+async function forged(times: { iat: number; exp: number; nbf?: number }): Promise<string> {
+  const me = (await mock.call('get', '/api/identity/customers/me').set(bearer(await mock.token('basic'))))
+    .body;
+  let jwt = new SignJWT({ scope: 'customer', acct: me.accountNumber, gen: mock.services.store.generation })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(me.customerId)
+    .setIssuer('procode-mock')
+    .setAudience('procode-api')
+    .setIssuedAt(times.iat)
+    .setExpirationTime(times.exp);
+  if (times.nbf !== undefined) jwt = jwt.setNotBefore(times.nbf);
+  return jwt.sign(Buffer.from(SECRET));
+}
+
+const nowSeconds = () => Math.floor(mock.clock.now() / 1000);
+const TEN_YEARS = 10 * 365 * 24 * 3600;
+
+test.each([
+  [
+    'issued ten years in the future',
+    () => ({ iat: nowSeconds() + TEN_YEARS, exp: nowSeconds() + TEN_YEARS + 600 }),
+  ],
+  ['issued 61 seconds in the future', () => ({ iat: nowSeconds() + 61, exp: nowSeconds() + 600 })],
+  [
+    'not valid before an hour from now',
+    () => ({ iat: nowSeconds(), nbf: nowSeconds() + 3600, exp: nowSeconds() + 7200 }),
+  ],
+])('a correctly signed token %s is rejected with 401 invalid_token', async (_name, times) => {
+  const token = await forged(times());
+  const res = await mock.call('get', '/api/energy/premises').set(bearer(token));
+  expect(res.status).toBe(401);
+  expect(res.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+});
+
+test('a token issued up to 60 seconds in the future passes (clock skew)', async () => {
+  const token = await forged({ iat: nowSeconds() + 60, exp: nowSeconds() + 600 });
+  expect((await mock.call('get', '/api/energy/premises').set(bearer(token))).status).toBe(200);
+});
+
+test('a token issued now is rejected once the mock clock goes back more than the skew, and accepted again after', async () => {
+  const token = await mock.token('basic');
+  expect((await mock.call('get', '/api/energy/premises').set(bearer(token))).status).toBe(200);
+  mock.clock.advance(-120);
+  const res = await mock.call('get', '/api/energy/premises').set(bearer(token));
+  expect(res.status).toBe(401);
+  expect(res.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+  mock.clock.advance(120);
+  expect((await mock.call('get', '/api/energy/premises').set(bearer(token))).status).toBe(200);
+});

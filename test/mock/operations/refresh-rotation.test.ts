@@ -88,7 +88,7 @@ test('a family remembers a bounded number of retired tokens', async () => {
   for (let i = 0; i < REFRESH_RETIRED_PER_FAMILY + 5; i++) current = expectRefreshed(await refresh(current));
   const { store } = mock.services;
   expect(store.refreshFamilies.size).toBe(1);
-  expect([...store.refreshFamilies.values()][0]).toHaveLength(REFRESH_RETIRED_PER_FAMILY + 1);
+  expect([...store.refreshFamilies.values()][0]!.tokens).toHaveLength(REFRESH_RETIRED_PER_FAMILY + 1);
   expect(store.refreshTokens.size).toBe(REFRESH_RETIRED_PER_FAMILY + 1);
   // The oldest, forgotten token is merely unknown: the family lives on.
   expectOAuthProblem(await refresh(first.body.refresh_token), 'invalid-grant', { detail: /unknown/ });

@@ -258,3 +258,23 @@ test('rejects an empty JSON object with 400 listing all five required fields', a
 test('covers every status the contract declares for Register', () => {
   expect(unexercisedStatuses(mock, 'Register')).toEqual([]);
 });
+
+test('wrong passwords sent together still stop at the limit of 10: the rest get 429 while the checks run', async () => {
+  expect((await register(details())).status).toBe(201);
+  const replies = await Promise.all(
+    Array.from({ length: 15 }, (_, i) => login('new.customer@example.com', `Wrong-Password-${i}-2026`)),
+  );
+  const statuses = replies.map((r) => r.status).sort();
+  expect(statuses).toEqual([...Array(10).fill(400), ...Array(5).fill(429)]);
+});
+
+test('the right password after wrong ones in flight is not counted as a failure', async () => {
+  expect((await register(details())).status).toBe(201);
+  await Promise.all([
+    login('new.customer@example.com', 'Wrong-Password-2026'),
+    login('new.customer@example.com', PASSWORD),
+  ]);
+  for (let i = 0; i < 8; i++) await login('new.customer@example.com', `Wrong-Password-${i}-2026`);
+  // 1 + 8 failures: the tenth attempt is still checked, and the right password passes.
+  expect((await login('new.customer@example.com', PASSWORD)).status).toBe(200);
+});
