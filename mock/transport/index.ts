@@ -38,6 +38,8 @@ interface Connection {
   closing: boolean;
   /** Waiting for 'drain' before the next request. */
   waiting: boolean;
+  /** Requests parsed on this connection. */
+  requests: number;
 }
 
 /** The connection of a request or socket; created on first use. */
@@ -46,7 +48,7 @@ const CONNECTIONS = new WeakMap<Duplex, Connection>();
 function connectionOf(socket: Duplex): Connection {
   let c = CONNECTIONS.get(socket);
   if (!c) {
-    c = { active: false, queue: [], closing: false, waiting: false };
+    c = { active: false, queue: [], closing: false, waiting: false, requests: 0 };
     CONNECTIONS.set(socket, c);
     const conn = c;
     socket.once('close', () => {
@@ -155,8 +157,15 @@ function pipeline(
     const c = connectionOf(socket);
     c.last = { req, res };
     if (c.closing || c.deferred !== undefined) return;
+    c.requests += 1;
+    // The last request a connection may carry: its response says Connection: close and ends the
+    // connection; requests pipelined after it are not started (RFC 9112 section 9.6). Node's own
+    // maxRequestsPerSocket sends the close without closing, then a bare 503 for each request after it.
+    const last = config.maxRequestsPerSocket > 0 && c.requests >= config.maxRequestsPerSocket;
+    if (last) c.closing = true;
     const run = (): void => {
       c.active = true;
+      if (last) res.shouldKeepAlive = false;
       res.once('close', () => {
         c.active = false;
         next(socket, c);
@@ -170,7 +179,7 @@ function pipeline(
     } else run();
   };
   const next = (socket: Socket, c: Connection): void => {
-    if (c.active || c.waiting || c.closing) return;
+    if (c.active || c.waiting || (c.closing && c.queue.length === 0)) return;
     if (socket.writableLength > config.maxUnsentBytes) {
       // Above the socket's high-water mark (the setting is at least 16 KiB), so 'drain' will follow.
       c.waiting = true;
@@ -296,7 +305,6 @@ export function createMockServer(
   server.keepAliveTimeout = config.keepAliveTimeoutSeconds * 1000;
   server.timeout = config.socketTimeoutSeconds * 1000;
   server.maxConnections = config.maxConnections;
-  server.maxRequestsPerSocket = config.maxRequestsPerSocket;
   server.on('checkExpectation', onExpectation);
   server.on('clientError', onClientError(config, logger));
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
