@@ -85,6 +85,32 @@ export interface Config {
    * beyond it the oldest are forgotten (404), as are the SendOTP counts of the accounts least recently sent to.
    */
   readonly otpChallengesMax: number;
+  /**
+   * Seconds a client may take to send a request's line and headers; then 408 `request-timeout` and the
+   * connection closes (Node's `headersTimeout`, checked every second). At most `requestTimeoutSeconds`.
+   */
+  readonly headersTimeoutSeconds: number;
+  /**
+   * Seconds a client may take to send a whole request, body included; then 408 `request-timeout` and the
+   * connection closes (Node's `requestTimeout`, checked every second).
+   */
+  readonly requestTimeoutSeconds: number;
+  /** Seconds an idle keep-alive connection stays open between requests (Node's `keepAliveTimeout`). */
+  readonly keepAliveTimeoutSeconds: number;
+  /**
+   * Seconds without a byte in or out, with a request in flight, before the connection is dropped
+   * without an answer (Node's `server.timeout`): a client that stopped reading its response.
+   */
+  readonly socketTimeoutSeconds: number;
+  /** Open connections at most; Node closes a connection beyond it at once, with no response. */
+  readonly maxConnections: number;
+  /** Requests per connection; the last one's response says `Connection: close`. 0 is no limit. */
+  readonly maxRequestsPerSocket: number;
+  /**
+   * Bytes of written but unsent responses a connection may hold before the mock stops starting its
+   * next (pipelined) request and stops reading it, until the client reads.
+   */
+  readonly maxUnsentBytes: number;
 }
 
 /** Settings as they may be given, before checks: every field optional, strings allowed. */
@@ -123,6 +149,13 @@ export const DEFAULTS: Config = Object.freeze({
   paymentsMax: 100_000,
   idempotencyTtlSeconds: 24 * 3600,
   otpChallengesMax: 100_000,
+  headersTimeoutSeconds: 10,
+  requestTimeoutSeconds: 30,
+  keepAliveTimeoutSeconds: 65,
+  socketTimeoutSeconds: 120,
+  maxConnections: 1000,
+  maxRequestsPerSocket: 0,
+  maxUnsentBytes: 1024 * 1024,
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -157,6 +190,13 @@ const ENV_NAMES: { [K in keyof Config]-?: string[] } = {
   paymentsMax: ['PROCODE_PAYMENTS_MAX'],
   idempotencyTtlSeconds: ['PROCODE_IDEMPOTENCY_TTL'],
   otpChallengesMax: ['PROCODE_OTP_CHALLENGES_MAX'],
+  headersTimeoutSeconds: ['PROCODE_HEADERS_TIMEOUT'],
+  requestTimeoutSeconds: ['PROCODE_REQUEST_TIMEOUT'],
+  keepAliveTimeoutSeconds: ['PROCODE_KEEP_ALIVE_TIMEOUT'],
+  socketTimeoutSeconds: ['PROCODE_SOCKET_TIMEOUT'],
+  maxConnections: ['PROCODE_MAX_CONNECTIONS'],
+  maxRequestsPerSocket: ['PROCODE_MAX_REQUESTS_PER_SOCKET'],
+  maxUnsentBytes: ['PROCODE_MAX_UNSENT'],
 };
 
 /**
@@ -187,6 +227,13 @@ const FLAG_NAMES: { [K in keyof Config]?: string } = {
   paymentsMax: '--payments-max',
   idempotencyTtlSeconds: '--idempotency-ttl',
   otpChallengesMax: '--otp-challenges-max',
+  headersTimeoutSeconds: '--headers-timeout',
+  requestTimeoutSeconds: '--request-timeout',
+  keepAliveTimeoutSeconds: '--keep-alive-timeout',
+  socketTimeoutSeconds: '--socket-timeout',
+  maxConnections: '--max-connections',
+  maxRequestsPerSocket: '--max-requests-per-socket',
+  maxUnsentBytes: '--max-unsent',
 };
 
 /** Settings whose value is a secret: an error names where it came from, never the value. */
@@ -293,6 +340,15 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
   const host = String(hostRaw.value).trim();
   if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host)) throw invalid(hostRaw, 'host must be a host name or address');
   const logFormat = oneOf(raw('logFormat'), 'log format', ['auto', 'pretty', 'json'] as const);
+  const headersTimeoutSeconds = integer(raw('headersTimeoutSeconds'), 'headers timeout (seconds)', 1, 3600);
+  const requestTimeoutSeconds = integer(raw('requestTimeoutSeconds'), 'request timeout (seconds)', 1, 3600);
+  if (headersTimeoutSeconds > requestTimeoutSeconds) {
+    // Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
+    throw invalid(
+      raw('headersTimeoutSeconds'),
+      `the headers timeout must not be longer than the request timeout (${requestTimeoutSeconds} s; --request-timeout or PROCODE_REQUEST_TIMEOUT)`,
+    );
+  }
   return Object.freeze({
     host,
     port: integer(raw('port'), 'port', 0, 65535),
@@ -333,5 +389,13 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
       30 * 24 * 3600,
     ),
     otpChallengesMax: integer(raw('otpChallengesMax'), 'OTP challenges max', 100, 10_000_000),
+    headersTimeoutSeconds,
+    requestTimeoutSeconds,
+    keepAliveTimeoutSeconds: integer(raw('keepAliveTimeoutSeconds'), 'keep-alive timeout (seconds)', 1, 3600),
+    socketTimeoutSeconds: integer(raw('socketTimeoutSeconds'), 'socket timeout (seconds)', 1, 3600),
+    maxConnections: integer(raw('maxConnections'), 'max connections', 1, 1_000_000),
+    maxRequestsPerSocket: integer(raw('maxRequestsPerSocket'), 'max requests per socket', 0, 1_000_000_000),
+    // At least the socket's high-water mark (16 KiB): above it a write returns false and 'drain' follows.
+    maxUnsentBytes: integer(raw('maxUnsentBytes'), 'max unsent (bytes)', 16 * 1024, 1024 * 1024 * 1024),
   });
 }
