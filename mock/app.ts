@@ -231,7 +231,7 @@ export function createApp(options: AppOptions = {}): MockApp {
     next(
       problem(
         PROBLEMS.NOT_FOUND,
-        `No operation at ${req.method} on this path; see the contract for the paths.`,
+        `No operation at ${req.method} on this path; see the contract for the paths (live docs at /docs).`,
       ),
     );
   // One Express layer for every stage: the request id, journal and log line, then the admin plane, the

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 
 /**
  * The mock's settings, read once into one frozen object. No other module reads `process.env`.
@@ -248,6 +249,32 @@ interface Raw {
 }
 
 /**
+ * Why a PEM certificate and key cannot serve HTTPS, in a few words, or undefined when they can: each
+ * file must hold PEM text, and the key must be the certificate's (Node's TLS context refuses otherwise).
+ */
+function tlsPairProblem(certFile: string, keyFile: string): string | undefined {
+  let cert: string;
+  let key: string;
+  try {
+    cert = readFileSync(certFile, 'utf8');
+    key = readFileSync(keyFile, 'utf8');
+  } catch {
+    return 'cannot read the certificate or key file';
+  }
+  if (!/-----BEGIN [A-Z0-9 ]*CERTIFICATE-----/.test(cert)) return 'not a PEM certificate';
+  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(key)) return 'the key file holds no PEM private key';
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (/KEY_VALUES_MISMATCH|key values mismatch/i.test(`${code} ${String(err)}`))
+      return "the key is not this certificate's key";
+    return 'the certificate or key cannot be read (PEM expected, key not encrypted)';
+  }
+  return undefined;
+}
+
+/**
  * A ConfigError for a setting, naming its source and value first: `PROCODE_PORT="abc": port must be a
  * whole number from 0 to 65535` (`--port="abc": ...` for a flag; a secret's value is never shown).
  */
@@ -324,6 +351,11 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
   for (const key of ['tlsCertFile', 'tlsKeyFile'] as const) {
     const file = raw(key);
     if (file.value !== undefined && !existsSync(String(file.value))) throw invalid(file, 'no such file');
+  }
+  if (tlsCertFile !== undefined && tlsKeyFile !== undefined) {
+    const problem = tlsPairProblem(tlsCertFile, tlsKeyFile);
+    if (problem)
+      throw invalid(raw('tlsCertFile'), `${problem} (key: ${raw('tlsKeyFile').source}="${tlsKeyFile}")`);
   }
   const tokenSecret = optional('tokenSecret');
   if (tokenSecret !== undefined && tokenSecret.length < 32) {

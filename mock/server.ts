@@ -73,7 +73,7 @@ export function listenProblem(err: NodeJS.ErrnoException, config: Config): Confi
     case 'EADDRINUSE':
       return new ConfigError(
         `port ${config.port} is in use on ${config.host} (another procode-mock?): start with --port <n> ` +
-          `or PROCODE_PORT=<n> (0 picks a free port)`,
+          `(npm start -- --port <n>) or PROCODE_PORT=<n> (0 picks a free port)`,
       );
     case 'EACCES':
       return new ConfigError(
