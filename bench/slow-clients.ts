@@ -41,14 +41,29 @@ export interface SlowClientsResult {
 interface Hostile {
   socket: Socket;
   closed: boolean;
+  /** Settles once the connection is open and has sent its first bytes (or failed). */
+  connected: Promise<void>;
 }
 
 function open(port: number, onConnect: (socket: Socket) => void): Hostile {
   const socket = connect({ host: '127.0.0.1', port });
-  const hostile: Hostile = { socket, closed: false };
-  socket.on('error', () => undefined);
-  socket.on('close', () => (hostile.closed = true));
-  socket.on('connect', () => onConnect(socket));
+  let connected: () => void = () => undefined;
+  const hostile: Hostile = {
+    socket,
+    closed: false,
+    connected: new Promise<void>((resolve) => (connected = resolve)),
+  };
+  socket.on('error', () => {
+    connected();
+  });
+  socket.on('close', () => {
+    hostile.closed = true;
+    connected();
+  });
+  socket.on('connect', () => {
+    onConnect(socket);
+    connected();
+  });
   return hostile;
 }
 
@@ -99,6 +114,13 @@ export async function runSlowClients(
       hostile.pipeliners.push(h);
     }
     for (let i = 0; i < IDLE; i++) hostile.idle.push(open(server.port, () => undefined));
+    // The probe starts once every hostile connection is open and has sent what it sends at once (this
+    // process opening 320 sockets is not the server's delay); the server meets the attack meanwhile.
+    await Promise.all(
+      Object.values(hostile)
+        .flat()
+        .map((h) => h.connected),
+    );
 
     const latencies: number[] = [];
     let non200 = 0;

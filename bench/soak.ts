@@ -91,7 +91,9 @@ function tokenHeaders(): Record<string, string> {
  */
 async function buildMix(client: MockClient): Promise<Step[]> {
   const session = await client.login('basic');
-  const refresh = (await tokenRequest(client, 'basic')).refresh_token;
+  // The refresh token of the latest login, as a client keeps it: the mock keeps at most
+  // --refresh-tokens-per-account (100) logins per account, so the first login's is revoked soon.
+  let refresh = (await tokenRequest(client, 'basic')).refresh_token;
   const otp = (await tokenRequest(client, 'two-factor')).access_token;
   const api = apiHeaders(session.accessToken);
   const json = { ...api, 'content-type': 'application/json' };
@@ -144,12 +146,18 @@ async function buildMix(client: MockClient): Promise<Step[]> {
       expected: [200],
       run: () => {
         const p = personas.personas.find((x) => x.id === 'basic')!;
-        return client.send(
-          'POST',
-          '/api/identity/auth/TokenRequest',
-          tokenHeaders(),
-          form({ grant_type: 'password', username: p.username, password: p.password }),
-        );
+        return client
+          .send(
+            'POST',
+            '/api/identity/auth/TokenRequest',
+            tokenHeaders(),
+            form({ grant_type: 'password', username: p.username, password: p.password }),
+          )
+          .then((reply) => {
+            if (reply.status === 200)
+              refresh = (JSON.parse(reply.body) as { refresh_token: string }).refresh_token;
+            return reply;
+          });
       },
     },
     balance,
