@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { Config } from '../config';
 import type { ScenarioClock } from '../clock';
 import type { RandomSource } from '../random';
-import type { Store } from '../store';
+import type { SharedStore } from '../store';
 import type { World } from '../../fixtures/world';
 import type { OperationSpec } from '../../contract-kit';
 import type { Problem } from '../problem';
@@ -16,7 +16,8 @@ export interface Services {
   /** The mock's one clock (the admin API may freeze or move it). */
   clock: ScenarioClock;
   random: RandomSource;
-  store: Store;
+  /** The store (memory or Redis): everything clients change (docs/decisions.md, issue 12). */
+  store: SharedStore;
   world: World;
   tokens: TokenService;
   otp: OtpService;

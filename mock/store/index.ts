@@ -529,3 +529,6 @@ export class Store {
     for (const listener of this.resetListeners) listener();
   }
 }
+
+export * from './shared-store';
+export { MemoryStore, utrnFrom, LOGIN_FAILURE_MAX_USERNAMES } from './memory-store';
