@@ -48,6 +48,8 @@ export interface AppOptions {
   store?: SharedStore;
   /** The mock's clock, when a store was made with it (default: a new one over `clock`). */
   scenarioClock?: ScenarioClock;
+  /** The HS256 key when `config.tokenSecret` is unset (the Redis store's shared key; default: random). */
+  tokenSecret?: string;
   /** Called with each reply that breaks the contract (default: logged as an error). */
   onViolation?: (violations: Violation[], reply: WireReply) => void;
 }
@@ -129,7 +131,7 @@ export function createApp(options: AppOptions = {}): MockApp {
     config.tokenTtlSeconds,
     clock,
     store,
-    config.tokenSecret,
+    config.tokenSecret ?? options.tokenSecret,
     config.refreshTokenTtlSeconds,
   );
   const otp = new OtpService(clock, store);

@@ -81,6 +81,10 @@ function adminHandlers(services: Services, options: AdminOptions): Record<string
   const startedAt = isoTimestamp(services.clock.now());
   const { store, clock, tokens } = services;
   const h = (handle: (ctx: HandlerContext) => Reply | Promise<Reply>): HandlerEntry => ({ handle });
+  const storeless = (handle: (ctx: HandlerContext) => Reply | Promise<Reply>): HandlerEntry => ({
+    handle,
+    storeless: true,
+  });
   return {
     GetAdminIndex: h(() =>
       json(200, {
@@ -96,13 +100,14 @@ function adminHandlers(services: Services, options: AdminOptions): Record<string
         })),
       }),
     ),
-    GetHealth: h(() =>
+    GetHealth: storeless(() =>
       json(200, {
         status: 'ok',
         startedAt,
         seed: services.config.seed,
         accounts: services.config.accounts,
         operations: options.api.operations.size,
+        store: store.health(),
       }),
     ),
     ListOutbox: h(async (ctx) => {

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Clock } from '../clock';
 import type { RefreshGrant, SharedStore } from '../store';
-import { REFRESH_RETIRED_PER_FAMILY } from '../store';
+import { REFRESH_RETIRED_PER_FAMILY } from '../store/constants';
 import { PROBLEMS, problem } from '../problem';
 
 /** Scope of a token before two-step authentication (api.md: SendOTP and VerifyOTP only). */

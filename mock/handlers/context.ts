@@ -68,6 +68,8 @@ export function callerOf(ctx: HandlerContext): Principal {
 /** Per-operation hooks beside the handler, for operations whose errors follow another standard. */
 export interface HandlerEntry {
   handle: Handler;
+  /** Needs nothing of the store (liveness): the pipeline skips `SharedStore.begin`, so it answers while Redis is down. */
+  storeless?: boolean;
   /** Runs on the parsed body before validation (OAuth2: drop empty parameters, client authentication). */
   prepare?: (body: unknown, req: Request) => unknown;
   /** Rewrites a problem the operation's request caused (OAuth2: add invalid_request / unsupported_grant_type). */

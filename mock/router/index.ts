@@ -10,6 +10,7 @@ import {
   successMediaTypes,
 } from '../../contract-kit';
 import { OperationTable } from './match';
+import { StoreUnavailable } from '../store/shared-store';
 import { PROBLEMS, Problem, problem } from '../problem';
 import { checkSubscriptionKey } from '../gateway';
 import type { Principal } from '../security';
@@ -313,7 +314,7 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
       const { store } = services;
       locals.stage = 'store';
       // The shared generation, clock and fault rules as of this request (Redis: one round trip).
-      await store.begin();
+      if (!entry?.storeless) await store.begin();
       if (deps.scenario && !store.faultsEmpty()) {
         locals.stage = 'fault';
         const rule = await matchFault(req, res, op);
@@ -440,6 +441,15 @@ interface HttpError {
  */
 export function toProblem(err: unknown): Problem {
   if (err instanceof Problem) return err;
+  // The shared store (Redis) is down: 503 with Retry-After, never a 500 (docs/decisions.md, issue 12).
+  if (err instanceof StoreUnavailable) {
+    return problem(
+      PROBLEMS.SERVICE_UNAVAILABLE,
+      err.message,
+      {},
+      { 'Retry-After': String(err.retryAfterSeconds) },
+    );
+  }
   const e = (err ?? {}) as HttpError;
   switch (e.type) {
     case 'entity.too.large':
