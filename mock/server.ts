@@ -184,7 +184,7 @@ async function openStore(
   logger: Logger,
 ): Promise<{ store?: SharedStore; scenarioClock?: ScenarioClock; tokenSecret?: string }> {
   if (config.store === 'memory') return {};
-  const url = parseStoreUrl(config.store, 'store');
+  const url = parseStoreUrl(config.store, '--store (PROCODE_STORE)');
   let down = false;
   const connection = await RedisConnection.open(url, {
     onError: (err) => {
