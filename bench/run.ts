@@ -15,8 +15,15 @@
  *    rounds (targets, at the default info: req/s >= 0.7, p99 <= 2).
  *    Every mock reply must be 200.
  *
- * Prints a table, then one JSON line `{"scale": ..., "throughput": ...}`, also written to
- * `bench/results/latest.json`. Flags: `--duration <s>` (or env `BENCH_DURATION`) per load run, default 5.
+ * 3. Soak (bench/soak.ts): a mixed workload for `--soak <s>` (default 300); throughput of the first and
+ *    last minute (fifth, when shorter) and RSS after a GC at start and end.
+ * 4. Slow clients (bench/slow-clients.ts): slowloris, never-reading pipeliners and idle connections for
+ *    `--slow <s>` (default 20) while a probe calls GetBalance; the probe's p50/p99, RSS and fds.
+ *
+ * Prints a table, then one JSON line `{"scale": ..., "throughput": ..., "soak": ..., "slowClients": ...}`,
+ * also written to `bench/results/latest.json`. Flags: `--duration <s>` (or env `BENCH_DURATION`) per load
+ * run, default 5; `--only scale,throughput,soak,slow` (or `BENCH_ONLY`) runs those parts;
+ * `--soak <s>` (`BENCH_SOAK_S`) and `--slow <s>` (`BENCH_SLOW_S`) set the lengths (bench/parts.ts).
  * Exit code 1 when a measurement fails or the mock answered anything but 200 under load; a missed
  * performance target is reported, not an error.
  */
@@ -27,6 +34,9 @@ import autocannon from 'autocannon';
 import { ServerProcess, freePort, killAllChildren } from './children';
 import type { StdoutMode } from './children';
 import { MockClient, apiHeaders } from './client';
+import { benchParts } from './parts';
+import { runSoak } from './soak';
+import { runSlowClients } from './slow-clients';
 
 /** Repository root (this file runs from `dist/bench/`). */
 const ROOT = resolve(__dirname, '../..');
@@ -554,9 +564,13 @@ function report(scale: ScaleResult, tp: ThroughputResult): string {
 }
 
 async function main(): Promise<number> {
-  const durationS = durationSeconds(process.argv.slice(2), process.env);
-  // Bounded: scale (~6 starts) plus ROUNDS x 4 load runs of durationS (+ warm-ups and starts), with slack.
-  const budgetMs = (90 + ROUNDS * 4 * (durationS + LOAD_WARM_UP_S)) * 1000;
+  const argv = process.argv.slice(2);
+  const durationS = durationSeconds(argv, process.env);
+  const parts = benchParts(argv, process.env);
+  // Bounded: scale (~6 starts) plus ROUNDS x 4 load runs of durationS (+ warm-ups and starts), the soak
+  // and the slow-client run, with slack.
+  const budgetMs =
+    (90 + ROUNDS * 4 * (durationS + LOAD_WARM_UP_S) + (parts.soakS ?? 0) + (parts.slowS ?? 0) + 120) * 1000;
   setTimeout(() => {
     process.stderr.write(`bench: over the time budget of ${budgetMs / 1000} s; stopping\n`);
     killAllChildren();
@@ -564,16 +578,23 @@ async function main(): Promise<number> {
   }, budgetMs).unref();
 
   const notes: string[] = [];
-  const scale = await measureScale(notes);
-  const throughput = await measureThroughput(durationS, notes);
+  const scale = parts.scale ? await measureScale(notes) : undefined;
+  const throughput = parts.throughput ? await measureThroughput(durationS, notes) : undefined;
+  if (parts.soakS !== undefined) log(`soak for ${parts.soakS} s`);
+  const soak = parts.soakS !== undefined ? await runSoak(parts.soakS) : undefined;
+  if (parts.slowS !== undefined) log(`slow clients for ${parts.slowS} s`);
+  const slow = parts.slowS !== undefined ? await runSlowClients(parts.slowS) : undefined;
 
-  process.stdout.write(`${report(scale, throughput)}\n`);
+  if (scale && throughput) process.stdout.write(`${report(scale, throughput)}\n`);
+  else if (scale || throughput)
+    process.stdout.write('(the scale and throughput table needs both: see the JSON)\n');
+  for (const part of [soak, slow]) if (part) process.stdout.write(`\n${part.lines.join('\n')}\n`);
   for (const note of notes) process.stdout.write(`\nnote: ${note}\n`);
-  const json = JSON.stringify({ scale, throughput });
+  const json = JSON.stringify({ scale, throughput, soak: soak?.result, slowClients: slow?.result });
   mkdirSync(dirname(RESULTS_FILE), { recursive: true });
   writeFileSync(RESULTS_FILE, `${json}\n`);
   process.stdout.write(`\n${json}\n`);
-  return throughput.all200 ? 0 : 1;
+  return (throughput?.all200 ?? true) && (soak?.result.unexpected ?? 0) === 0 ? 0 : 1;
 }
 
 process.on('exit', killAllChildren);

@@ -182,6 +182,33 @@ export const PROBLEMS = define({
     title: 'Request header fields too large',
     description: 'The request headers are over 16 KiB (RFC 6585 section 5).',
   },
+  REQUEST_TIMEOUT: {
+    slug: 'request-timeout',
+    status: 408,
+    title: 'Request timeout',
+    description:
+      'The request line, headers or body did not arrive in time (RFC 9110 section 15.5.9); the connection closes.',
+  },
+  EXPECTATION_FAILED: {
+    slug: 'expectation-failed',
+    status: 417,
+    title: 'Expectation failed',
+    description:
+      'The Expect header asks for something other than 100-continue (RFC 9110 sections 10.1.1 and 15.5.18).',
+  },
+  NOT_IMPLEMENTED: {
+    slug: 'not-implemented',
+    status: 501,
+    title: 'Method not implemented',
+    description:
+      'The method is one the mock does not implement at all, such as CONNECT (RFC 9110 section 9.1).',
+  },
+  HTTP_VERSION_NOT_SUPPORTED: {
+    slug: 'http-version-not-supported',
+    status: 505,
+    title: 'HTTP version not supported',
+    description: 'The request is not HTTP/1.0 or HTTP/1.1 (RFC 9110 section 15.6.6).',
+  },
   TOO_MANY_REQUESTS: {
     slug: 'too-many-requests',
     status: 429,

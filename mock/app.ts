@@ -21,7 +21,7 @@ import { OtpService } from './auth/otp';
 import { buildRouter, toProblem } from './router';
 import type { PipelineLocals } from './router';
 import { PROBLEMS, problem } from './problem';
-import { problemReply, writeReply } from './reply';
+import { TAME_REQUEST_ID, problemReply, writeReply } from './reply';
 import type { WireReply } from './reply';
 import { HANDLERS } from './handlers';
 import { principalResolver } from './handlers/customers';
@@ -63,9 +63,6 @@ export interface MockApp {
 }
 
 export { REDACT_PATHS } from './logger';
-
-/** Request ids echoed back only when they are this tame; others are replaced (no header injection). */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Paths of the mock's own control plane and docs: not Procode API calls, so not in the journal. */
 function isControlPath(path: string): boolean {
@@ -158,7 +155,7 @@ export function createApp(options: AppOptions = {}): MockApp {
   /** Gives the request its id and, when it is journaled or logged, records it once it is answered. */
   const observe = (req: Request, res: Response): void => {
     const sent = req.headers['x-request-id'];
-    const requestId = typeof sent === 'string' && REQUEST_ID.test(sent) ? sent : randomUUID();
+    const requestId = typeof sent === 'string' && TAME_REQUEST_ID.test(sent) ? sent : randomUUID();
     (res.locals as PipelineLocals).requestId = requestId;
     res.setHeader('X-Request-ID', requestId);
     res.setHeader('Cache-Control', 'no-store');
@@ -249,7 +246,7 @@ export function createApp(options: AppOptions = {}): MockApp {
     next(
       problem(
         PROBLEMS.NOT_FOUND,
-        `No operation at ${req.method} on this path; see the contract for the paths.`,
+        `No operation at ${req.method} on this path; see the contract for the paths (live docs at /docs).`,
       ),
     );
   // One Express layer for every stage: the request id, journal and log line, then the admin plane, the

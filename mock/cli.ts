@@ -95,6 +95,28 @@ export function program(): Command {
       ]),
     )
     .option('--journal-size <n>', 'requests kept in the admin journal, 0 to 100000 (default 1000)')
+    .option('--headers-timeout <seconds>', 'time to send the request line and headers, then 408 (default 10)')
+    .option(
+      '--request-timeout <seconds>',
+      'time to send a whole request, body included, then 408 (default 30)',
+    )
+    .option(
+      '--keep-alive-timeout <seconds>',
+      'idle time a connection stays open between requests (default 65)',
+    )
+    .option(
+      '--socket-timeout <seconds>',
+      'no byte in or out this long with a request in flight drops the connection (default 120)',
+    )
+    .option('--max-connections <n>', 'open connections at most; more are closed unanswered (default 1000)')
+    .option(
+      '--max-requests-per-socket <n>',
+      'requests per connection, then Connection: close (default 0: no limit)',
+    )
+    .option(
+      '--max-unsent <bytes>',
+      'unsent response bytes before a connection is not read nor its next request started (default 1048576)',
+    )
     .addOption(
       new Option('--gateway-errors <shape>', 'subscription-key 401 shape').choices(['apim', 'problem']),
     )
@@ -137,6 +159,13 @@ export function program(): Command {
         otpChallengesMax: o.otpChallengesMax as string | undefined,
         store: o.store as string | undefined,
         storePrefix: o.storePrefix as string | undefined,
+        headersTimeoutSeconds: o.headersTimeout as string | undefined,
+        requestTimeoutSeconds: o.requestTimeout as string | undefined,
+        keepAliveTimeoutSeconds: o.keepAliveTimeout as string | undefined,
+        socketTimeoutSeconds: o.socketTimeout as string | undefined,
+        maxConnections: o.maxConnections as string | undefined,
+        maxRequestsPerSocket: o.maxRequestsPerSocket as string | undefined,
+        maxUnsentBytes: o.maxUnsent as string | undefined,
       };
       await serveUntilSignal(loadConfig(overrides));
     });

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { parseStoreUrl } from './store/redis-connection';
 
 /**
@@ -96,6 +97,32 @@ export interface Config {
   readonly storeDisplay: string;
   /** Separates mocks sharing one Redis: keys are `procode:{<storePrefix>:<seed>}:...` (default `default`). */
   readonly storePrefix: string;
+  /**
+   * Seconds a client may take to send a request's line and headers; then 408 `request-timeout` and the
+   * connection closes (Node's `headersTimeout`, checked every second). At most `requestTimeoutSeconds`.
+   */
+  readonly headersTimeoutSeconds: number;
+  /**
+   * Seconds a client may take to send a whole request, body included; then 408 `request-timeout` and the
+   * connection closes (Node's `requestTimeout`, checked every second).
+   */
+  readonly requestTimeoutSeconds: number;
+  /** Seconds an idle keep-alive connection stays open between requests (Node's `keepAliveTimeout`). */
+  readonly keepAliveTimeoutSeconds: number;
+  /**
+   * Seconds without a byte in or out, with a request in flight, before the connection is dropped
+   * without an answer (Node's `server.timeout`): a client that stopped reading its response.
+   */
+  readonly socketTimeoutSeconds: number;
+  /** Open connections at most; Node closes a connection beyond it at once, with no response. */
+  readonly maxConnections: number;
+  /** Requests per connection; the last one's response says `Connection: close`. 0 is no limit. */
+  readonly maxRequestsPerSocket: number;
+  /**
+   * Bytes of written but unsent responses a connection may hold before the mock stops starting its
+   * next (pipelined) request and stops reading it, until the client reads.
+   */
+  readonly maxUnsentBytes: number;
 }
 
 /** Settings as they may be given, before checks: every field optional, strings allowed. */
@@ -137,6 +164,13 @@ export const DEFAULTS: Config = Object.freeze({
   store: 'memory',
   storeDisplay: 'memory',
   storePrefix: 'default',
+  headersTimeoutSeconds: 10,
+  requestTimeoutSeconds: 30,
+  keepAliveTimeoutSeconds: 65,
+  socketTimeoutSeconds: 120,
+  maxConnections: 1000,
+  maxRequestsPerSocket: 0,
+  maxUnsentBytes: 1024 * 1024,
 });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -174,6 +208,13 @@ const ENV_NAMES: { [K in keyof Config]-?: string[] } = {
   store: ['PROCODE_STORE'],
   storeDisplay: [],
   storePrefix: ['PROCODE_STORE_PREFIX'],
+  headersTimeoutSeconds: ['PROCODE_HEADERS_TIMEOUT'],
+  requestTimeoutSeconds: ['PROCODE_REQUEST_TIMEOUT'],
+  keepAliveTimeoutSeconds: ['PROCODE_KEEP_ALIVE_TIMEOUT'],
+  socketTimeoutSeconds: ['PROCODE_SOCKET_TIMEOUT'],
+  maxConnections: ['PROCODE_MAX_CONNECTIONS'],
+  maxRequestsPerSocket: ['PROCODE_MAX_REQUESTS_PER_SOCKET'],
+  maxUnsentBytes: ['PROCODE_MAX_UNSENT'],
 };
 
 /**
@@ -206,6 +247,13 @@ const FLAG_NAMES: { [K in keyof Config]?: string } = {
   otpChallengesMax: '--otp-challenges-max',
   store: '--store',
   storePrefix: '--store-prefix',
+  headersTimeoutSeconds: '--headers-timeout',
+  requestTimeoutSeconds: '--request-timeout',
+  keepAliveTimeoutSeconds: '--keep-alive-timeout',
+  socketTimeoutSeconds: '--socket-timeout',
+  maxConnections: '--max-connections',
+  maxRequestsPerSocket: '--max-requests-per-socket',
+  maxUnsentBytes: '--max-unsent',
 };
 
 /** Settings whose value is a secret: an error names where it came from, never the value. */
@@ -217,6 +265,32 @@ interface Raw {
   value: unknown;
   /** `--port`, `PROCODE_PORT`, or undefined for the default. */
   source?: string;
+}
+
+/**
+ * Why a PEM certificate and key cannot serve HTTPS, in a few words, or undefined when they can: each
+ * file must hold PEM text, and the key must be the certificate's (Node's TLS context refuses otherwise).
+ */
+function tlsPairProblem(certFile: string, keyFile: string): string | undefined {
+  let cert: string;
+  let key: string;
+  try {
+    cert = readFileSync(certFile, 'utf8');
+    key = readFileSync(keyFile, 'utf8');
+  } catch {
+    return 'cannot read the certificate or key file';
+  }
+  if (!/-----BEGIN [A-Z0-9 ]*CERTIFICATE-----/.test(cert)) return 'not a PEM certificate';
+  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(key)) return 'the key file holds no PEM private key';
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (/KEY_VALUES_MISMATCH|key values mismatch/i.test(`${code} ${String(err)}`))
+      return "the key is not this certificate's key";
+    return 'the certificate or key cannot be read (PEM expected, key not encrypted)';
+  }
+  return undefined;
 }
 
 /**
@@ -297,6 +371,11 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     const file = raw(key);
     if (file.value !== undefined && !existsSync(String(file.value))) throw invalid(file, 'no such file');
   }
+  if (tlsCertFile !== undefined && tlsKeyFile !== undefined) {
+    const problem = tlsPairProblem(tlsCertFile, tlsKeyFile);
+    if (problem)
+      throw invalid(raw('tlsCertFile'), `${problem} (key: ${raw('tlsKeyFile').source}="${tlsKeyFile}")`);
+  }
   const tokenSecret = optional('tokenSecret');
   if (tokenSecret !== undefined && tokenSecret.length < 32) {
     throw invalid(raw('tokenSecret'), 'the token secret must be at least 32 characters');
@@ -327,6 +406,15 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
   const storePrefix = String(prefixRaw.value).trim();
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(storePrefix))
     throw invalid(prefixRaw, 'store prefix must be 1 to 64 characters of A-Z a-z 0-9 . _ -');
+  const headersTimeoutSeconds = integer(raw('headersTimeoutSeconds'), 'headers timeout (seconds)', 1, 3600);
+  const requestTimeoutSeconds = integer(raw('requestTimeoutSeconds'), 'request timeout (seconds)', 1, 3600);
+  if (headersTimeoutSeconds > requestTimeoutSeconds) {
+    // Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
+    throw invalid(
+      raw('headersTimeoutSeconds'),
+      `the headers timeout must not be longer than the request timeout (${requestTimeoutSeconds} s; --request-timeout or PROCODE_REQUEST_TIMEOUT)`,
+    );
+  }
   return Object.freeze({
     host,
     port: integer(raw('port'), 'port', 0, 65535),
@@ -370,5 +458,13 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
     store: storeDisplay === 'memory' ? 'memory' : storeValue,
     storeDisplay,
     storePrefix,
+    headersTimeoutSeconds,
+    requestTimeoutSeconds,
+    keepAliveTimeoutSeconds: integer(raw('keepAliveTimeoutSeconds'), 'keep-alive timeout (seconds)', 1, 3600),
+    socketTimeoutSeconds: integer(raw('socketTimeoutSeconds'), 'socket timeout (seconds)', 1, 3600),
+    maxConnections: integer(raw('maxConnections'), 'max connections', 1, 1_000_000),
+    maxRequestsPerSocket: integer(raw('maxRequestsPerSocket'), 'max requests per socket', 0, 1_000_000_000),
+    // At least the socket's high-water mark (16 KiB): above it a write returns false and 'drain' follows.
+    maxUnsentBytes: integer(raw('maxUnsentBytes'), 'max unsent (bytes)', 16 * 1024, 1024 * 1024 * 1024),
   });
 }

@@ -1,11 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { STATUS_CODES, createServer as createHttpServer } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import type { Duplex } from 'node:stream';
-import { PROBLEMS, problem } from './problem';
-import { problemReply } from './reply';
 import type { Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app';
@@ -13,6 +7,7 @@ import { ScenarioClock, systemClock } from './clock';
 import { RedisStore } from './store';
 import type { SharedStore } from './store';
 import { RedisConnection, parseStoreUrl } from './store/redis-connection';
+import { createMockServer } from './transport';
 import type { Config } from './config';
 import { ConfigError, DEV_SUBSCRIPTION_KEY } from './config';
 import { createLogger } from './logger';
@@ -82,7 +77,7 @@ export function listenProblem(err: NodeJS.ErrnoException, config: Config): Confi
     case 'EADDRINUSE':
       return new ConfigError(
         `port ${config.port} is in use on ${config.host} (another procode-mock?): start with --port <n> ` +
-          `or PROCODE_PORT=<n> (0 picks a free port)`,
+          `(npm start -- --port <n>) or PROCODE_PORT=<n> (0 picks a free port)`,
       );
     case 'EACCES':
       return new ConfigError(
@@ -120,29 +115,7 @@ export async function startMock(config: Config, options: StartOptions = {}): Pro
   const logger = createLogger(config, { pretty: options.pretty, destination: options.logDestination });
   const shared = await openStore(config, logger);
   const { app } = createApp({ config, certificate, logger, ...shared });
-  const server: Server = pair
-    ? (createHttpsServer({ cert: pair.cert, key: pair.key }, app) as unknown as Server)
-    : createHttpServer(app);
-  server.keepAliveTimeout = 65_000;
-  // Requests Node cannot parse never reach Express; answer them in problem+json too, not a bare 400.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable || err.code === 'ECONNRESET') {
-      socket.destroy();
-      return;
-    }
-    const type = err.code === 'HPE_HEADER_OVERFLOW' ? PROBLEMS.HEADERS_TOO_LARGE : PROBLEMS.MALFORMED_REQUEST;
-    const detail =
-      type === PROBLEMS.HEADERS_TOO_LARGE
-        ? 'The request headers are too large; send at most 16 KiB of headers.'
-        : 'The request could not be parsed as HTTP/1.1: check Content-Length, Transfer-Encoding and the chunks.';
-    const requestId = randomUUID();
-    const reply = problemReply(problem(type, detail), requestId, config.gatewayErrors);
-    const body = JSON.stringify(reply.body);
-    socket.end(
-      `HTTP/1.1 ${type.status} ${STATUS_CODES[type.status]}\r\nContent-Type: ${reply.contentType}; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-ID: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  });
+  const server = createMockServer(app, config, logger, pair);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(listenProblem(err, config) ?? err));
     server.listen(config.port, config.host, () => resolve());

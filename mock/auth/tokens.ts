@@ -2,7 +2,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Clock } from '../clock';
 import type { RefreshGrant, SharedStore } from '../store';
-import { REFRESH_RETIRED_PER_FAMILY } from '../store/constants';
 import { PROBLEMS, problem } from '../problem';
 
 /** Scope of a token before two-step authentication (api.md: SendOTP and VerifyOTP only). */
@@ -11,7 +10,6 @@ export const SCOPE_OTP = 'otp';
 export const SCOPE_CUSTOMER = 'customer';
 /** The scopes this service issues; a token with any other is not one of ours. */
 export const SCOPES: ReadonlySet<string> = new Set([SCOPE_OTP, SCOPE_CUSTOMER]);
-export { REFRESH_RETIRED_PER_FAMILY };
 /**
  * Clock skew, in seconds, allowed for an access token's `iat` in the future (RFC 7519 section 4.1.6;
  * RFC 9068 section 4: reject a token issued in the future, with "some small leeway"): the admin API may

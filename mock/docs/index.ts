@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
@@ -295,6 +297,45 @@ function exampleOf(type: ProblemType): Record<string, unknown> {
   return reply.body as Record<string, unknown>;
 }
 
+/** A response body held in memory with its validator: served without touching the file system. */
+interface MemoryAsset {
+  contentType: string;
+  body: Buffer;
+  /** A strong entity tag (RFC 9110 section 8.8.3): a digest of the bytes. */
+  etag: string;
+  csp?: string;
+  cacheControl?: string;
+}
+
+function memoryAsset(contentType: string, body: Buffer, csp?: string, cacheControl?: string): MemoryAsset {
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  return { contentType, body, etag, ...(csp ? { csp } : {}), ...(cacheControl ? { cacheControl } : {}) };
+}
+
+/**
+ * Writes an asset from memory: 304 when `If-None-Match` names its ETag (RFC 9110 section 13.1.2), no
+ * body for HEAD. The same Buffer goes to every response, so a slow reader holds a reference, not a copy.
+ */
+function serveAsset(req: Request, res: Response, asset: MemoryAsset): void {
+  res.setHeader('Content-Type', asset.contentType);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('ETag', asset.etag);
+  if (asset.csp) res.setHeader('Content-Security-Policy', asset.csp);
+  if (asset.cacheControl) res.setHeader('Cache-Control', asset.cacheControl);
+  const match = req.headers['if-none-match'];
+  if (
+    match !== undefined &&
+    (match.trim() === '*' || match.split(/\s*,\s*/).some((t) => t.replace(/^W\//, '') === asset.etag))
+  ) {
+    res.statusCode = 304;
+    res.end();
+    return;
+  }
+  res.setHeader('Content-Length', asset.body.length);
+  res.statusCode = 200;
+  res.end(req.method === 'HEAD' ? undefined : asset.body);
+}
+
 function pageShell(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -369,17 +410,18 @@ export function buildDocsRouter(
   const adminOpenapi = JSON.stringify(bundleContract('contract' in admin ? admin.contract : admin));
   const page = docsPage(assetBase);
   const types = Object.values(PROBLEMS) as ProblemType[];
-  const pages = new Map(types.map((t) => [t.slug, problemPage(t)]));
+  const pages = new Map(
+    types.map((t) => [
+      t.slug,
+      memoryAsset('text/html; charset=utf-8', Buffer.from(problemPage(t), 'utf8'), PROBLEM_CSP),
+    ]),
+  );
   const index = problemIndex(types);
 
-  const send =
-    (contentType: string, body: string, csp?: string) =>
-    (_req: Request, res: Response): void => {
-      res.setHeader('Content-Type', contentType);
-      res.setHeader('X-Content-Type-Options', 'nosniff');
-      if (csp) res.setHeader('Content-Security-Policy', csp);
-      res.send(body);
-    };
+  const send = (contentType: string, body: string, csp?: string): express.RequestHandler => {
+    const asset = memoryAsset(contentType, Buffer.from(body, 'utf8'), csp);
+    return (req, res) => serveAsset(req, res, asset);
+  };
 
   router.get('/docs', send('text/html; charset=utf-8', page, DOCS_CSP));
   router.get(API_DOCUMENT_URL, send('application/json; charset=utf-8', openapi));
@@ -388,17 +430,27 @@ export function buildDocsRouter(
   router.get('/docs/favicon.svg', send('image/svg+xml', FAVICON));
   router.get('/docs/problems.css', send('text/css; charset=utf-8', PROBLEM_CSS));
   // Only the bundle and its source map: the versioned URL never changes content, so it may be cached.
+  // Each is read once, at its first request, and served from memory (no file handle per request).
+  const bundleFiles = new Map<string, Promise<MemoryAsset>>();
   router.get(`${assetBase}/:file`, (req: Request, res: Response, next: NextFunction) => {
-    const file = req.params.file;
+    const file = String(req.params.file);
     if (file !== 'standalone.js' && file !== 'standalone.js.map') {
       next();
       return;
     }
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
-    res.sendFile(join(bundle.dir, file), (err) => {
-      if (err && !res.headersSent) next(err);
-    });
+    let asset = bundleFiles.get(file);
+    if (!asset) {
+      const type = file.endsWith('.map')
+        ? 'application/json; charset=utf-8'
+        : 'text/javascript; charset=utf-8';
+      asset = readFile(join(bundle.dir, file)).then((bytes) =>
+        memoryAsset(type, bytes, undefined, 'public, max-age=31536000, immutable'),
+      );
+      // A failed read is not remembered: the next request tries again.
+      asset.catch(() => bundleFiles.delete(file));
+      bundleFiles.set(file, asset);
+    }
+    asset.then((a) => serveAsset(req, res, a), next);
   });
   router.get('/problems', send('text/html; charset=utf-8', index, PROBLEM_CSP));
   router.get('/problems/:slug', (req: Request, res: Response, next: NextFunction) => {
@@ -408,7 +460,7 @@ export function buildDocsRouter(
       next(problem(PROBLEMS.NOT_FOUND, `No problem type ${slug}; /problems lists them all.`));
       return;
     }
-    send('text/html; charset=utf-8', body, PROBLEM_CSP)(req, res);
+    serveAsset(req, res, body);
   });
   return router;
 }

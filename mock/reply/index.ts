@@ -24,6 +24,9 @@ export interface ReplyLocals {
   problem?: WireReply['problem'];
 }
 
+/** Request ids echoed back only when they are this tame; others are replaced (no header injection). */
+export const TAME_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** `instance` of every problem: names the request (api.md "X-Request-ID"). */
 export function instanceOf(requestId: string): string {
   return `urn:procode:request:${requestId}`;

@@ -184,12 +184,18 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
   const { config } = services;
   // strict: false lets scalars through to validation, which names the real fault ("must be object").
   const bodyLimit = deps.bodyLimitBytes ?? config.bodyLimitBytes;
-  const jsonParser = express.json({ limit: bodyLimit, strict: false, type: () => true });
+  const jsonParser = express.json({
+    limit: bodyLimit,
+    strict: false,
+    type: () => true,
+    verify: rejectInvalidUtf8(INVALID_UTF8_JSON),
+  });
   const formParser = express.urlencoded({
     limit: bodyLimit,
     extended: false,
     parameterLimit: 100,
     type: () => true,
+    verify: rejectInvalidUtf8(INVALID_UTF8_FORM),
   });
 
   const send = (res: Response, op: CompiledOperation, reply: WireReply): void => {
@@ -357,6 +363,13 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
         locals.stage = 'body';
         await parseBody(mediaType === FORM_MEDIA_TYPE ? formParser : jsonParser, req, res);
         body = (req as { body?: unknown }).body;
+        if (!wellFormedStrings(body)) {
+          throw problem(
+            mediaType === FORM_MEDIA_TYPE ? PROBLEMS.MALFORMED_REQUEST : PROBLEMS.MALFORMED_JSON,
+            'The body has a string with an unpaired surrogate (an escape from \\ud800 to \\udfff on its ' +
+              'own): send well-formed Unicode (RFC 8259 section 8.2, RFC 7493 section 2.1).',
+          );
+        }
       }
       locals.stage = 'validate';
       if (entry?.prepare) body = entry.prepare(body, req);
@@ -428,6 +441,57 @@ function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined;
 }
 
+/** A UTF-8 decoder that refuses invalid bytes instead of replacing them with U+FFFD. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** body-parser error types of a body that is not valid UTF-8, by what the body claimed to be. */
+const INVALID_UTF8_JSON = 'entity.encoding.invalid.json';
+const INVALID_UTF8_FORM = 'entity.encoding.invalid.form';
+
+/**
+ * A body-parser `verify` hook: a body declared (or defaulted) as UTF-8 must be valid UTF-8 (RFC 8259
+ * section 8.1; RFC 3629 section 3), else the parser would turn each bad byte into U+FFFD and a password
+ * or name would be stored other than sent. A form declared ISO-8859-1 is not checked.
+ * @param type the error type thrown: `entity.encoding.invalid.json` (400 malformed-json) or `.form`
+ *   (400 malformed-request).
+ */
+function rejectInvalidUtf8(type: string) {
+  return (_req: unknown, _res: unknown, buf: Buffer, encoding: string): void => {
+    if (!/^utf-?8$/i.test(encoding)) return;
+    try {
+      STRICT_UTF8.decode(buf);
+    } catch {
+      throw Object.assign(new Error('body is not valid UTF-8'), { type });
+    }
+  };
+}
+
+/** A lone UTF-16 surrogate: with the `u` flag a pair is one code point, so only an unpaired one matches. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Whether every string of a parsed body, member names included, is well-formed Unicode (no unpaired
+ * surrogate from a `\ud800` escape: RFC 8259 section 8.2 leaves such strings' meaning open, RFC 7493
+ * section 2.1 forbids them). Walks without recursion, so a deeply nested body cannot overflow the stack.
+ */
+export function wellFormedStrings(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const v = pending.pop();
+    if (typeof v === 'string') {
+      if (LONE_SURROGATE.test(v)) return false;
+    } else if (Array.isArray(v)) {
+      for (const item of v) pending.push(item);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [name, item] of Object.entries(v)) {
+        if (LONE_SURROGATE.test(name)) return false;
+        pending.push(item);
+      }
+    }
+  }
+  return true;
+}
+
 /** What a body-parser error says it is. */
 interface HttpError {
   type?: string;
@@ -464,6 +528,16 @@ export function toProblem(err: unknown): Problem {
         `The body is not valid JSON${at ? ` (error near character ${at[1]})` : ''}; send one JSON object.`,
       );
     }
+    case INVALID_UTF8_JSON:
+      return problem(
+        PROBLEMS.MALFORMED_JSON,
+        'The body is not valid UTF-8 (RFC 8259 section 8.1): send the JSON text encoded as UTF-8.',
+      );
+    case INVALID_UTF8_FORM:
+      return problem(
+        PROBLEMS.MALFORMED_REQUEST,
+        'The form is not valid UTF-8: send it encoded as UTF-8, or declare charset=iso-8859-1.',
+      );
     case 'charset.unsupported':
       return problem(PROBLEMS.UNSUPPORTED_MEDIA_TYPE, 'Send the body encoded as UTF-8 (charset=utf-8).');
     case 'encoding.unsupported':

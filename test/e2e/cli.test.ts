@@ -143,7 +143,7 @@ test.each([
     const r = start(port);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
-      `procode-mock: port ${port} is in use on 127.0.0.1 (another procode-mock?): start with --port <n> or PROCODE_PORT=<n> (0 picks a free port)\n`,
+      `procode-mock: port ${port} is in use on 127.0.0.1 (another procode-mock?): start with --port <n> (npm start -- --port <n>) or PROCODE_PORT=<n> (0 picks a free port)\n`,
     );
     expect(r.stdout).toBe('');
   } finally {
@@ -186,6 +186,31 @@ test('serves HTTPS with the given certificate, which a client can verify', async
     expect(JSON.parse(res.body).status).toBe('ok');
   } finally {
     await server.stop();
+  }
+});
+
+test("a certificate file that is no PEM, or a key that is not the certificate's, is one line naming --cert, exit 2", async () => {
+  const dir = tempDir('procode-tls-bad-');
+  const [a, b] = [await makeCertificate(), await makeCertificate()];
+  writeFileSync(join(dir, 'garbage.pem'), 'not a certificate\n');
+  writeFileSync(join(dir, 'cert.pem'), a.cert);
+  writeFileSync(join(dir, 'other-key.pem'), b.key);
+  const garbage = join(dir, 'garbage.pem');
+  const cases: [string[], RegExp][] = [
+    [
+      ['--cert', garbage, '--key', garbage],
+      /^procode-mock: --cert="[^"]+garbage\.pem": not a PEM certificate/,
+    ],
+    [
+      ['--cert', join(dir, 'cert.pem'), '--key', join(dir, 'other-key.pem')],
+      /^procode-mock: --cert="[^"]+cert\.pem": the key is not this certificate's key \(key: --key="[^"]+other-key\.pem"\)\n$/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(['serve', '--port', '0', ...args]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   }
 });
 

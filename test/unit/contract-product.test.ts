@@ -78,7 +78,16 @@ test('5: every problem type the mock can send is in the contract’s catalogue t
   }
   for (const op of contract.operations)
     expect([op.operationId, op.responses.has(431)]).toEqual([op.operationId, true]);
-  expect(Object.keys(doc['x-router-responses'])).toEqual(['400', '404', '405', '431']);
+  expect(Object.keys(doc['x-router-responses'])).toEqual([
+    '400',
+    '404',
+    '405',
+    '408',
+    '417',
+    '431',
+    '501',
+    '505',
+  ]);
 });
 
 test('6: no $ref points into another schema’s $defs', () => {

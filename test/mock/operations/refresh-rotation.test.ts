@@ -2,7 +2,7 @@ import type { Response } from 'supertest';
 import { CLIENT, memoryOf, testMock } from '../../helpers/mock';
 import { bearer, login } from '../../helpers/operations';
 import { expectNotLogged, expectOAuthProblem } from '../../helpers/problems';
-import { REFRESH_RETIRED_PER_FAMILY } from '../../../mock/auth/tokens';
+import { REFRESH_RETIRED_PER_FAMILY } from '../../../mock/store';
 
 // RFC 9700 section 4.14.2: refresh token rotation with reuse detection (the `--refresh-rotation` setting).
 const mock = testMock({ refreshRotation: true });
