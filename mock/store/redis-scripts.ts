@@ -37,7 +37,8 @@ export interface Script {
 
 /**
  * Per request: the generation, windows epoch and faults version (KEYS[1] meta), then the generation's
- * clock and earliest pending due time. ARGV[1] the namespace (`procode:{p:s}`).
+ * clock and earliest pending due time, and '1' when `meta` exists ('' when the server lost its data:
+ * see RESTORE_META). ARGV[1] the namespace (`procode:{p:s}`).
  */
 export const SNAPSHOT: Script = {
   numberOfKeys: 1,
@@ -47,7 +48,25 @@ local gen = m[1] or '0'
 local g = ARGV[1] .. ':g' .. gen .. ':'
 local c = redis.call('HMGET', g .. 'clock', 'frozenAt', 'offsetMs')
 local p = redis.call('ZRANGE', g .. 'pending', 0, 0, 'WITHSCORES')
-return {gen, m[2] or '0', m[3] or '0', c[1] or '', c[2] or '', p[2] or ''}
+return {gen, m[2] or '0', m[3] or '0', c[1] or '', c[2] or '', p[2] or '', m[1] and '1' or ''}
+`,
+};
+
+/**
+ * A server that lost its data (restarted without persistence, flushed) while replicas ran: the first
+ * replica to notice writes \`meta\` again with a generation past the one it last saw (so the tokens of
+ * the lost state are refused, as after a reset) and its token signing key (\`SET NX\`, so a replica
+ * started later signs alike). KEYS meta, token-key; ARGV generation, accounts, format, token key ('' when
+ * given by --token-secret). Idempotent: a second replica finds \`meta\` and changes nothing.
+ */
+export const RESTORE_META: Script = {
+  numberOfKeys: 2,
+  lua: `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'generation', ARGV[1], 'windowsEpoch', '0', 'faultsVersion', '0', 'accounts', ARGV[2], 'format', ARGV[3])
+end
+if ARGV[4] ~= '' then redis.call('SET', KEYS[2], ARGV[4], 'NX') end
+return 1
 `,
 };
 
@@ -348,6 +367,7 @@ return 1
 /** Every script by the command name it is defined under. */
 export const SCRIPTS = {
   procodeSnapshot: SNAPSHOT,
+  procodeRestoreMeta: RESTORE_META,
   procodeRegister: REGISTER,
   procodeLoginCount: LOGIN_COUNT,
   procodeLoginForget: LOGIN_FORGET,

@@ -102,6 +102,11 @@ export class RedisStore implements SharedStore {
   /** Top-ups in this process, chained per device so they conflict only with other replicas'. */
   private readonly deviceQueues = new Map<string, Promise<unknown>>();
 
+  /** The world's size, written to `meta` (a namespace of another size is refused). */
+  private accounts = 0;
+  /** The signing key kept in Redis (`token-key`), written again if the server loses its data. */
+  private storedTokenKey?: string;
+
   private constructor(
     private readonly connection: RedisConnection,
     private readonly clock: ScenarioClock,
@@ -170,7 +175,9 @@ export class RedisStore implements SharedStore {
     if (tokenKey === undefined) {
       await client.set(`${store.ns}:token-key`, randomBytes(32).toString('base64url'), 'NX');
       tokenKey = (await client.get(`${store.ns}:token-key`))!;
+      store.storedTokenKey = tokenKey;
     }
+    store.accounts = options.accounts;
     await store.begin();
     return { store, tokenKey };
   }
@@ -210,10 +217,20 @@ export class RedisStore implements SharedStore {
 
   async begin(): Promise<void> {
     await this.guard(async () => {
-      const [gen, epoch, faults, frozenAt, offsetMs, due] = (await this.script('procodeSnapshot')(
-        `${this.ns}:meta`,
-        this.ns,
-      )) as string[];
+      let read = (await this.script('procodeSnapshot')(`${this.ns}:meta`, this.ns)) as string[];
+      if (read[6] !== '1') {
+        // The server lost its data while we ran: write meta again, past the generation we last saw.
+        await this.script('procodeRestoreMeta')(
+          `${this.ns}:meta`,
+          `${this.ns}:token-key`,
+          this.snap.generation + 1,
+          this.accounts,
+          STORE_FORMAT,
+          this.storedTokenKey ?? '',
+        );
+        read = (await this.script('procodeSnapshot')(`${this.ns}:meta`, this.ns)) as string[];
+      }
+      const [gen, epoch, faults, frozenAt, offsetMs, due] = read;
       this.snap = {
         generation: Number(gen),
         windowsEpoch: Number(epoch),

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import personas from '../../fixtures/personas.json';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describeWithRedis, startRedis } from '../helpers/redis-server';
 import type { RedisServer } from '../helpers/redis-server';
 import { startServer } from '../helpers/server';
@@ -89,6 +91,7 @@ interface TopUp {
 
 describeWithRedis('two mock replicas sharing one Redis', () => {
   let redis: RedisServer;
+  const env = (): Record<string, string> => ({ SEED: '42', PROCODE_STORE: redis.url });
   let a: RunningServer;
   let b: RunningServer;
   let meterId = '';
@@ -96,12 +99,8 @@ describeWithRedis('two mock replicas sharing one Redis', () => {
 
   beforeAll(async () => {
     redis = await startRedis({ persist: true });
-    const env = {
-      SEED: '42',
-      PROCODE_STORE: redis.url,
-      PROCODE_TOKEN_SECRET: 'replicas-test-token-secret-of-at-least-32-chars',
-    };
-    [a, b] = await Promise.all([startServer(env), startServer(env)]);
+    // No --token-secret: the replicas sign with the key the first of them stored in Redis (SET NX).
+    [a, b] = await Promise.all([startServer(env()), startServer(env())]);
   }, 90_000);
 
   afterAll(async () => {
@@ -278,6 +277,33 @@ describeWithRedis('two mock replicas sharing one Redis', () => {
     const sum = sent.reduce((n, t) => n + t.amountPence, 0);
     expect(await credit(a.base, token, meterId)).toBe(before + sum);
     expect(await credit(b.base, token, meterId)).toBe(before + sum);
+  });
+
+  test('Redis restarted without its data: both replicas recover as after a reset, and a replica started later signs alike', async () => {
+    const old = (await login(a.base, 'basic')).body.access_token as string;
+    expect((await topUp(b.base, old, meterId, 400, randomUUID())).status).toBe(201);
+    await redis.stop();
+    rmSync(join(redis.dir, 'appendonlydir'), { recursive: true, force: true });
+    await redis.restart();
+    for (const base of [a.base, b.base]) {
+      await until(
+        async () => (await api(base, '/api/energy/premises', { headers: bearer(old) })).status !== 503,
+        15_000,
+      );
+      // What the old token stood for is gone: it is refused, as after a reset, on both.
+      expect((await api(base, '/api/identity/customers/me', { headers: bearer(old) })).status).toBe(401);
+    }
+    const token = (await login(a.base, 'basic')).body.access_token as string;
+    expect(await credit(b.base, token, meterId)).toBe(seeded);
+    const c = await startServer(env());
+    try {
+      const me = await api(c.base, '/api/identity/customers/me', { headers: bearer(token) });
+      expect(me.status).toBe(200);
+      const fromC = (await login(c.base, 'basic')).body.access_token as string;
+      expect((await api(a.base, '/api/identity/customers/me', { headers: bearer(fromC) })).status).toBe(200);
+    } finally {
+      await c.stop();
+    }
   });
 
   test('SIGKILL of one replica during concurrent top-ups: the balance is the sum of the payments answered 201', async () => {
