@@ -11,7 +11,8 @@ import type { Clock } from './clock';
 import { ScenarioClock, systemClock } from './clock';
 import { SeededRandom } from './random';
 import type { RandomSource } from './random';
-import { Store } from './store';
+import { MemoryStore } from './store';
+import type { SharedStore } from './store';
 import { World } from '../fixtures/world';
 import { CONTRACT_DIR, CompiledContract, loadContract } from '../contract-kit';
 import type { Violation } from '../contract-kit';
@@ -40,6 +41,15 @@ export interface AppOptions {
   adminContract?: CompiledContract;
   /** The PEM certificate served over HTTPS, offered at `GET /__admin/certificate` for clients to trust. */
   certificate?: string;
+  /**
+   * The store (default: a `MemoryStore` with the config's bounds); `startMock` passes a `RedisStore` for
+   * `--store redis://...`. Its clock must be the app's (`clock`), so give both or neither.
+   */
+  store?: SharedStore;
+  /** The mock's clock, when a store was made with it (default: a new one over `clock`). */
+  scenarioClock?: ScenarioClock;
+  /** The HS256 key when `config.tokenSecret` is unset (the Redis store's shared key; default: random). */
+  tokenSecret?: string;
   /** Called with each reply that breaks the contract (default: logged as an error). */
   onViolation?: (violations: Violation[], reply: WireReply) => void;
 }
@@ -95,31 +105,33 @@ function debugFields(locals: PipelineLocals): Record<string, unknown> {
 export function createApp(options: AppOptions = {}): MockApp {
   const config = options.config ?? loadConfig();
   // The admin API freezes or moves this clock; the base is the system's, or a test's manual clock.
-  const clock = new ScenarioClock(options.clock ?? systemClock);
+  const clock = options.scenarioClock ?? new ScenarioClock(options.clock ?? systemClock);
   const random = options.random ?? new SeededRandom(config.seed);
   const logger = options.logger ?? createLogger(config);
   const contract = options.contract ?? defaultContract();
-  const store = new Store({
-    seed: config.seed,
-    journalSize: config.journalSize,
-    limits: {
-      refreshTokensPerAccount: config.refreshTokensPerAccount,
-      refreshTokensMax: config.refreshTokensMax,
-      paymentsPerAccount: config.paymentsPerAccount,
-      paymentsMax: config.paymentsMax,
-      idempotencyTtlSeconds: config.idempotencyTtlSeconds,
-      otpChallengesMax: config.otpChallengesMax,
-    },
-  });
+  const store: SharedStore =
+    options.store ??
+    new MemoryStore(random, {
+      seed: config.seed,
+      journalSize: config.journalSize,
+      limits: {
+        refreshTokensPerAccount: config.refreshTokensPerAccount,
+        refreshTokensMax: config.refreshTokensMax,
+        paymentsPerAccount: config.paymentsPerAccount,
+        paymentsMax: config.paymentsMax,
+        idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+        otpChallengesMax: config.otpChallengesMax,
+      },
+    });
   const world = new World({ seed: config.seed, accounts: config.accounts });
   const tokens = new TokenService(
     config.tokenTtlSeconds,
     clock,
     store,
-    config.tokenSecret,
+    config.tokenSecret ?? options.tokenSecret,
     config.refreshTokenTtlSeconds,
   );
-  const otp = new OtpService(clock, random, store);
+  const otp = new OtpService(clock, store);
   const services: Services = { config, clock, random, store, world, tokens, otp };
 
   const onViolation =
@@ -139,7 +151,7 @@ export function createApp(options: AppOptions = {}): MockApp {
   // skip pino's redaction, which cost 8 of the 10 µs a line took (docs/decisions.md).
   const requestLog = logger.child({}, { redact: [] });
   const logDebug = logger.isLevelEnabled('debug');
-  const { journal } = store;
+  const journalCapacity = store.journalCapacity;
   /** Gives the request its id and, when it is journaled or logged, records it once it is answered. */
   const observe = (req: Request, res: Response): void => {
     const sent = req.headers['x-request-id'];
@@ -148,7 +160,7 @@ export function createApp(options: AppOptions = {}): MockApp {
     res.setHeader('X-Request-ID', requestId);
     res.setHeader('Cache-Control', 'no-store');
     const started = performance.now();
-    const journaled = journal.capacity > 0 && !isControlPath(req.path);
+    const journaled = journalCapacity > 0 && !isControlPath(req.path);
     const at = journaled ? clock.now() : 0;
     if (!journaled && !logRequests) return;
     // One listener for both: 'close' follows 'finish' on the next tick, and also fires for a connection
@@ -160,23 +172,26 @@ export function createApp(options: AppOptions = {}): MockApp {
         const problemType = locals.responseBody?.startsWith('{"type":"')
           ? /^\{"type":"([^"]+)"/.exec(locals.responseBody)?.[1]
           : undefined;
-        journal.record({
-          requestId,
-          at,
-          method: req.method,
-          path: req.path,
-          operationId: locals.operation?.spec.operationId,
-          status: res.writableFinished ? res.statusCode : 0,
-          problemType,
-          accountNumber: locals.principal?.accountNumber ?? locals.accountNumber,
-          durationMs,
-          requestHeaders: req.headers,
-          query: req.query as Record<string, unknown>,
-          requestBody: locals.requestBody,
-          responseHeaders: res.getHeaders(),
-          responseBody: locals.responseBody,
-          ...(locals.fault ? { fault: locals.fault.faultId } : {}),
-        });
+        store
+          .journalAppend({
+            requestId,
+            at,
+            method: req.method,
+            path: req.path,
+            operationId: locals.operation?.spec.operationId,
+            status: res.writableFinished ? res.statusCode : 0,
+            problemType,
+            accountNumber: locals.principal?.accountNumber ?? locals.accountNumber,
+            durationMs,
+            requestHeaders: req.headers,
+            query: req.query as Record<string, unknown>,
+            requestBody: locals.requestBody,
+            responseHeaders: res.getHeaders(),
+            responseBody: locals.responseBody,
+            ...(locals.fault ? { fault: locals.fault.faultId } : {}),
+          })
+          // A request already answered is not failed by a journal the store could not write (Redis down).
+          .catch(() => undefined);
       }
       if (logRequests && res.writableFinished) {
         const op = locals.operation;

@@ -74,6 +74,14 @@ export function program(): Command {
       'seconds an Idempotency-Key is remembered (default 86400: 24 hours)',
     )
     .option('--otp-challenges-max <n>', 'one-time code challenges kept in all (default 100000)')
+    .option(
+      '--store <memory|url>',
+      'where state lives: memory (default) or redis://host:port/db shared by replicas (rediss:// for TLS)',
+    )
+    .option(
+      '--store-prefix <name>',
+      'separates mocks sharing one Redis: keys procode:{<name>:<seed>}:... (default "default")',
+    )
     .addOption(
       new Option(
         '--prefer <on|off>',
@@ -149,6 +157,8 @@ export function program(): Command {
         paymentsMax: o.paymentsMax as string | undefined,
         idempotencyTtlSeconds: o.idempotencyTtl as string | undefined,
         otpChallengesMax: o.otpChallengesMax as string | undefined,
+        store: o.store as string | undefined,
+        storePrefix: o.storePrefix as string | undefined,
         headersTimeoutSeconds: o.headersTimeout as string | undefined,
         requestTimeoutSeconds: o.requestTimeout as string | undefined,
         keepAliveTimeoutSeconds: o.keepAliveTimeout as string | undefined,

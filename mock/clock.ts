@@ -36,6 +36,14 @@ export interface ClockState {
   offsetSeconds: number;
 }
 
+/** A `ScenarioClock`'s own state, as the shared store keeps it: frozen at an instant, or an offset. */
+export interface ClockSnapshot {
+  /** Epoch ms it stands still at, when frozen. */
+  frozenAt?: number;
+  /** Ms it is ahead of the base clock (negative: behind), when not frozen. */
+  offsetMs: number;
+}
+
 /**
  * The mock's one clock (architecture.md "Time and chance"): the base clock (the system's, or a test's)
  * unless the admin API froze it at an instant or moved it by an offset. Every expiry, window,
@@ -67,6 +75,19 @@ export class ScenarioClock implements Clock {
   resume(): void {
     this.frozenAt = undefined;
     this.offsetMs = 0;
+  }
+
+  /** Its state, to share (the Redis store keeps it for every replica). */
+  snapshot(): ClockSnapshot {
+    return this.frozenAt !== undefined
+      ? { frozenAt: this.frozenAt, offsetMs: 0 }
+      : { offsetMs: this.offsetMs };
+  }
+
+  /** Takes a shared state (another replica moved the clock). */
+  restore(state: ClockSnapshot): void {
+    this.frozenAt = state.frozenAt;
+    this.offsetMs = state.offsetMs;
   }
 
   state(): ClockState {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
+import { parseStoreUrl } from './store/redis-connection';
 
 /**
  * The mock's settings, read once into one frozen object. No other module reads `process.env`.
@@ -87,6 +88,16 @@ export interface Config {
    */
   readonly otpChallengesMax: number;
   /**
+   * Where state lives: `memory` (this process only) or a Redis URL (`redis://host:port/db`, `rediss://`
+   * for TLS) shared by replicas (docs/decisions.md "Shared state on Redis"). May hold a password: shown
+   * only as `storeDisplay`.
+   */
+  readonly store: string;
+  /** `store` with any password hidden (`redis://:***@host:6379/0`), for logs and messages. */
+  readonly storeDisplay: string;
+  /** Separates mocks sharing one Redis: keys are `procode:{<storePrefix>:<seed>}:...` (default `default`). */
+  readonly storePrefix: string;
+  /**
    * Seconds a client may take to send a request's line and headers; then 408 `request-timeout` and the
    * connection closes (Node's `headersTimeout`, checked every second). At most `requestTimeoutSeconds`.
    */
@@ -150,6 +161,9 @@ export const DEFAULTS: Config = Object.freeze({
   paymentsMax: 100_000,
   idempotencyTtlSeconds: 24 * 3600,
   otpChallengesMax: 100_000,
+  store: 'memory',
+  storeDisplay: 'memory',
+  storePrefix: 'default',
   headersTimeoutSeconds: 10,
   requestTimeoutSeconds: 30,
   keepAliveTimeoutSeconds: 65,
@@ -191,6 +205,9 @@ const ENV_NAMES: { [K in keyof Config]-?: string[] } = {
   paymentsMax: ['PROCODE_PAYMENTS_MAX'],
   idempotencyTtlSeconds: ['PROCODE_IDEMPOTENCY_TTL'],
   otpChallengesMax: ['PROCODE_OTP_CHALLENGES_MAX'],
+  store: ['PROCODE_STORE'],
+  storeDisplay: [],
+  storePrefix: ['PROCODE_STORE_PREFIX'],
   headersTimeoutSeconds: ['PROCODE_HEADERS_TIMEOUT'],
   requestTimeoutSeconds: ['PROCODE_REQUEST_TIMEOUT'],
   keepAliveTimeoutSeconds: ['PROCODE_KEEP_ALIVE_TIMEOUT'],
@@ -228,6 +245,8 @@ const FLAG_NAMES: { [K in keyof Config]?: string } = {
   paymentsMax: '--payments-max',
   idempotencyTtlSeconds: '--idempotency-ttl',
   otpChallengesMax: '--otp-challenges-max',
+  store: '--store',
+  storePrefix: '--store-prefix',
   headersTimeoutSeconds: '--headers-timeout',
   requestTimeoutSeconds: '--request-timeout',
   keepAliveTimeoutSeconds: '--keep-alive-timeout',
@@ -238,7 +257,7 @@ const FLAG_NAMES: { [K in keyof Config]?: string } = {
 };
 
 /** Settings whose value is a secret: an error names where it came from, never the value. */
-const SECRET: ReadonlySet<keyof Config> = new Set(['tokenSecret', 'adminToken', 'subscriptionKeys']);
+const SECRET: ReadonlySet<keyof Config> = new Set(['tokenSecret', 'adminToken', 'subscriptionKeys', 'store']);
 
 /** A raw setting and where it came from: a flag (`--port`), an environment variable, or the default. */
 interface Raw {
@@ -372,6 +391,21 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
   const host = String(hostRaw.value).trim();
   if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host)) throw invalid(hostRaw, 'host must be a host name or address');
   const logFormat = oneOf(raw('logFormat'), 'log format', ['auto', 'pretty', 'json'] as const);
+  const storeRaw = raw('store');
+  const storeValue = String(storeRaw.value).trim();
+  // A URL may hold a password: parseStoreUrl names the source and shows it hidden.
+  const storeDisplay =
+    storeValue.toLowerCase() === 'memory'
+      ? 'memory'
+      : /^[a-z][a-z0-9+.-]*:/i.test(storeValue)
+        ? parseStoreUrl(storeValue, storeRaw.source ?? 'store').display
+        : (() => {
+            throw invalid(storeRaw, 'store must be memory or a URL like redis://127.0.0.1:6379/0');
+          })();
+  const prefixRaw = raw('storePrefix');
+  const storePrefix = String(prefixRaw.value).trim();
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(storePrefix))
+    throw invalid(prefixRaw, 'store prefix must be 1 to 64 characters of A-Z a-z 0-9 . _ -');
   const headersTimeoutSeconds = integer(raw('headersTimeoutSeconds'), 'headers timeout (seconds)', 1, 3600);
   const requestTimeoutSeconds = integer(raw('requestTimeoutSeconds'), 'request timeout (seconds)', 1, 3600);
   if (headersTimeoutSeconds > requestTimeoutSeconds) {
@@ -421,6 +455,9 @@ export function loadConfig(overrides: ConfigInput = {}, env: NodeJS.ProcessEnv =
       30 * 24 * 3600,
     ),
     otpChallengesMax: integer(raw('otpChallengesMax'), 'OTP challenges max', 100, 10_000_000),
+    store: storeDisplay === 'memory' ? 'memory' : storeValue,
+    storeDisplay,
+    storePrefix,
     headersTimeoutSeconds,
     requestTimeoutSeconds,
     keepAliveTimeoutSeconds: integer(raw('keepAliveTimeoutSeconds'), 'keep-alive timeout (seconds)', 1, 3600),

@@ -3,6 +3,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app';
+import { ScenarioClock, systemClock } from './clock';
+import { RedisStore } from './store';
+import type { SharedStore } from './store';
+import { RedisConnection, parseStoreUrl } from './store/redis-connection';
 import { createMockServer } from './transport';
 import type { Config } from './config';
 import { ConfigError, DEV_SUBSCRIPTION_KEY } from './config';
@@ -109,7 +113,8 @@ export async function startMock(config: Config, options: StartOptions = {}): Pro
     certificate = pair.cert;
   }
   const logger = createLogger(config, { pretty: options.pretty, destination: options.logDestination });
-  const { app } = createApp({ config, certificate, logger });
+  const shared = await openStore(config, logger);
+  const { app } = createApp({ config, certificate, logger, ...shared });
   const server = createMockServer(app, config, logger, pair);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => reject(listenProblem(err, config) ?? err));
@@ -133,12 +138,53 @@ export async function startMock(config: Config, options: StartOptions = {}): Pro
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
+          void shared.store?.close();
           // Lines still gathered for stdout are written before the process may exit.
           logger.flush(() => resolve());
         });
         server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * The store for `config.store`: nothing for `memory` (the app makes its own), or a connected
+ * `RedisStore` with the clock it keeps in step and the shared token signing key.
+ * @throws ConfigError (one line, exit 2) for a Redis that is unreachable, not Redis, or holds another world.
+ */
+async function openStore(
+  config: Config,
+  logger: Logger,
+): Promise<{ store?: SharedStore; scenarioClock?: ScenarioClock; tokenSecret?: string }> {
+  if (config.store === 'memory') return {};
+  const url = parseStoreUrl(config.store, '--store (PROCODE_STORE)');
+  let down = false;
+  const connection = await RedisConnection.open(url, {
+    onError: (err) => {
+      // One line per outage, not one per reconnect attempt.
+      if (!down) logger.warn({ store: url.display, error: err.message.split('\n')[0] }, 'store unreachable');
+      down = true;
+    },
+  });
+  connection.client.on('ready', () => {
+    if (down) logger.info({ store: url.display }, 'store reachable again');
+    down = false;
+  });
+  const scenarioClock = new ScenarioClock(systemClock);
+  try {
+    const { store, tokenKey } = await RedisStore.open(connection, scenarioClock, {
+      seed: config.seed,
+      accounts: config.accounts,
+      prefix: config.storePrefix,
+      journalSize: config.journalSize,
+      limits: config,
+      ...(config.tokenSecret !== undefined ? { tokenSecret: config.tokenSecret } : {}),
+    });
+    return { store, scenarioClock, tokenSecret: tokenKey };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
 }
 
 /** The URL to open in a browser: a wildcard bind address is reached on loopback. */
@@ -216,6 +262,7 @@ export async function serveUntilSignal(config: Config, options: ServeOptions = {
         subscriptionKeys: `${config.subscriptionKeys.length} key(s)`,
         tokenSecret: config.tokenSecret ? 'set' : 'random',
         adminToken: config.adminToken ? 'set' : 'none',
+        store: config.storeDisplay,
       },
     },
     'settings',

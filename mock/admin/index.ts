@@ -60,10 +60,10 @@ function filterOf(query: Record<string, unknown>): JournalFilter {
 }
 
 /** An account with online access, by account number. @throws Problem not-found (404). */
-function subjectFor(services: Services, accountNumber: unknown) {
+async function subjectFor(services: Services, accountNumber: unknown) {
   const index =
     typeof accountNumber === 'string' ? services.world.findAccountByNumber(accountNumber) : undefined;
-  const subject = index === undefined ? undefined : subjectOf(services, index);
+  const subject = index === undefined ? undefined : await subjectOf(services, index);
   if (!subject) {
     throw problem(
       PROBLEMS.NOT_FOUND,
@@ -81,6 +81,10 @@ function adminHandlers(services: Services, options: AdminOptions): Record<string
   const startedAt = isoTimestamp(services.clock.now());
   const { store, clock, tokens } = services;
   const h = (handle: (ctx: HandlerContext) => Reply | Promise<Reply>): HandlerEntry => ({ handle });
+  const storeless = (handle: (ctx: HandlerContext) => Reply | Promise<Reply>): HandlerEntry => ({
+    handle,
+    storeless: true,
+  });
   return {
     GetAdminIndex: h(() =>
       json(200, {
@@ -96,28 +100,26 @@ function adminHandlers(services: Services, options: AdminOptions): Record<string
         })),
       }),
     ),
-    GetHealth: h(() =>
+    GetHealth: storeless(() =>
       json(200, {
         status: 'ok',
         startedAt,
         seed: services.config.seed,
         accounts: services.config.accounts,
         operations: options.api.operations.size,
+        store: store.health(),
       }),
     ),
-    ListOutbox: h((ctx) => {
+    ListOutbox: h(async (ctx) => {
       const list = (v: unknown): string[] | undefined =>
         v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String);
       // `+` in a query string decodes to a space: `?to=+447700900123` as typed means the E.164 number.
       const to = list(ctx.query.to)?.map((t) => t.replace(/^ /, '+'));
       const otpId = list(ctx.query.otpId);
-      return json(
-        200,
-        store.outbox.filter((m) => (!to || to.includes(m.to)) && (!otpId || otpId.includes(m.otpId))),
-      );
+      return json(200, await store.outbox({ ...(to ? { to } : {}), ...(otpId ? { otpId } : {}) }));
     }),
-    ResetMock: h(() => {
-      store.reset();
+    ResetMock: h(async () => {
+      await store.reset();
       services.random.reset();
       clock.resume();
       return { status: 204 };
@@ -132,7 +134,7 @@ function adminHandlers(services: Services, options: AdminOptions): Record<string
       return { status: 200, contentType: 'application/x-pem-file', body: options.certificate };
     }),
     GetExpiredToken: h(async (ctx) => {
-      const subject = subjectFor(services, ctx.query.accountNumber);
+      const subject = await subjectFor(services, ctx.query.accountNumber);
       return json(200, {
         access_token: await tokens.accessToken(subject, SCOPE_CUSTOMER, -3600),
         token_type: 'Bearer',
@@ -140,14 +142,14 @@ function adminHandlers(services: Services, options: AdminOptions): Record<string
     }),
     IssueToken: h(async (ctx) => {
       const body = ctx.body as { accountNumber: string; scope?: string; expiresIn?: number };
-      const subject = subjectFor(services, body.accountNumber);
+      const subject = await subjectFor(services, body.accountNumber);
       return json(201, await tokens.issue(subject, body.scope ?? SCOPE_CUSTOMER, body.expiresIn), {
         'Cache-Control': 'no-store',
       });
     }),
     ListPersonas: h(() => json(200, { ...personasFile(), personas: personasWithIds(services) })),
     GetClock: h(() => json(200, clock.state())),
-    SetClock: h((ctx) => {
+    SetClock: h(async (ctx) => {
       const at = Date.parse((ctx.body as { now: string }).now);
       if (!Number.isFinite(at) || at < 0 || at > LATEST_INSTANT) {
         throw problem(PROBLEMS.VALIDATION_ERROR, 'now must be an RFC 3339 date-time from 1970 to 9999.', {
@@ -158,10 +160,11 @@ function adminHandlers(services: Services, options: AdminOptions): Record<string
       }
       const before = clock.now();
       clock.freeze(at);
-      if (at < before) store.clearTimeWindows();
+      await store.saveClock(clock.snapshot());
+      if (at < before) await store.clearTimeWindows();
       return json(200, clock.state());
     }),
-    AdvanceClock: h((ctx) => {
+    AdvanceClock: h(async (ctx) => {
       const { seconds } = ctx.body as { seconds: number };
       if (clock.now() + seconds * 1000 > LATEST_INSTANT) {
         throw problem(PROBLEMS.VALIDATION_ERROR, 'seconds would move the clock past the year 9999.', {
@@ -175,23 +178,23 @@ function adminHandlers(services: Services, options: AdminOptions): Record<string
         });
       }
       clock.advance(seconds);
+      await store.saveClock(clock.snapshot());
       return json(200, clock.state());
     }),
-    ResetClock: h(() => {
+    ResetClock: h(async () => {
       const before = clock.now();
       clock.resume();
-      if (clock.now() < before) store.clearTimeWindows();
+      await store.saveClock(clock.snapshot());
+      if (clock.now() < before) await store.clearTimeWindows();
       return json(200, clock.state());
     }),
-    ListFaults: h(() => json(200, { items: store.faults.list() })),
-    AddFault: h((ctx) => {
-      const input = ctx.body as FaultRuleInput;
-      store.faults.validate(input, options.api);
-      const rule = store.faults.add(input, clock.now());
+    ListFaults: h(async () => json(200, { items: await store.faults() })),
+    AddFault: h(async (ctx) => {
+      const rule = await store.addFault(ctx.body as FaultRuleInput, options.api, clock.now());
       return json(201, rule, { Location: `/__admin/faults/${rule.faultId}` });
     }),
-    DeleteFault: h((ctx) => {
-      if (!store.faults.remove(String(ctx.params.faultId))) {
+    DeleteFault: h(async (ctx) => {
+      if (!(await store.removeFault(String(ctx.params.faultId)))) {
         throw problem(
           PROBLEMS.NOT_FOUND,
           `No fault rule ${String(ctx.params.faultId)}; GET /__admin/faults lists them.`,
@@ -199,20 +202,23 @@ function adminHandlers(services: Services, options: AdminOptions): Record<string
       }
       return { status: 204 };
     }),
-    ClearFaults: h(() => {
-      store.faults.clear();
+    ClearFaults: h(async () => {
+      await store.clearFaults();
       return { status: 204 };
     }),
-    ListRequests: h((ctx) =>
-      json(200, store.journal.query(filterOf(ctx.query), (ctx.query.limit as number | undefined) ?? 100)),
+    ListRequests: h(async (ctx) =>
+      json(
+        200,
+        await store.journalQuery(filterOf(ctx.query), (ctx.query.limit as number | undefined) ?? 100),
+      ),
     ),
-    CountRequests: h((ctx) => json(200, { count: store.journal.count(filterOf(ctx.query)) })),
-    ClearRequests: h(() => {
-      store.journal.clear();
+    CountRequests: h(async (ctx) => json(200, { count: await store.journalCount(filterOf(ctx.query)) })),
+    ClearRequests: h(async () => {
+      await store.clearJournal();
       return { status: 204 };
     }),
-    GetState: h(() => json(200, exportState(services))),
-    PutState: h((ctx) => json(200, importState(services, ctx.body as StateDocument))),
+    GetState: h(async () => json(200, await exportState(services))),
+    PutState: h(async (ctx) => json(200, await importState(services, ctx.body as StateDocument))),
   };
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Clock } from '../clock';
-import type { RefreshGrant, Store } from '../store';
+import type { RefreshGrant, SharedStore } from '../store';
 import { PROBLEMS, problem } from '../problem';
 
 /** Scope of a token before two-step authentication (api.md: SendOTP and VerifyOTP only). */
@@ -95,7 +95,7 @@ export class TokenService {
   constructor(
     private readonly ttlSeconds: number,
     private readonly clock: Clock,
-    private readonly store: Store,
+    private readonly store: SharedStore,
     secret?: string,
     private readonly refreshTtlSeconds: number = 30 * 24 * 3600,
   ) {
@@ -118,7 +118,7 @@ export class TokenService {
   ): Promise<string> {
     const now = this.nowSeconds();
     const iat = Math.min(now, now + lifetimeSeconds - 1);
-    return new SignJWT({ scope, acct: subject.accountNumber, gen: this.store.generation })
+    return new SignJWT({ scope, acct: subject.accountNumber, gen: this.store.generation() })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(subject.customerId)
       .setIssuer(ISSUER)
@@ -130,9 +130,9 @@ export class TokenService {
   }
 
   /** Stores a new refresh token of `family` (the family's newest, live token) and returns it. */
-  private newRefreshToken(grant: Omit<RefreshGrant, 'retired'>, now: number): string {
+  private async newRefreshToken(grant: Omit<RefreshGrant, 'retired'>, now: number): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    this.store.addRefreshToken(token, grant, now);
+    await this.store.issueRefresh(token, grant, now);
     return token;
   }
 
@@ -148,7 +148,7 @@ export class TokenService {
     lifetimeSeconds: number = this.ttlSeconds,
   ): Promise<TokenResponse> {
     const now = this.clock.now();
-    const refresh = this.newRefreshToken(
+    const refresh = await this.newRefreshToken(
       {
         accountIndex: subject.accountIndex,
         scope,
@@ -171,52 +171,37 @@ export class TokenService {
    * the refresh token's grant. Without rotation the same refresh token comes back (api.md "Auth API").
    * With `rotate` a new refresh token of the same family (same expiry) comes back and the one presented
    * is retired; presenting a retired token again is reuse, so the whole family is revoked, the newest
-   * token included (RFC 9700 section 4.14.2). The check and the rotation happen before anything awaits,
-   * so two concurrent refreshes with one token cannot both rotate it.
+   * token included (RFC 9700 section 4.14.2). The check and the rotation are one store step
+   * (`SharedStore.useRefresh`), so two concurrent refreshes with one token cannot both rotate it.
    * @throws Problem invalid-grant (400) for an unknown, expired, reused or revoked refresh token, or one
    *   whose account has lost online access.
    */
   async refresh(
     refreshToken: string,
-    subjectOf: (accountIndex: number) => TokenSubject | undefined,
+    subjectOf: (accountIndex: number) => Promise<TokenSubject | undefined>,
     options: RefreshOptions = {},
   ): Promise<TokenResponse> {
     const now = this.clock.now();
-    const grant = this.store.refreshTokens.get(refreshToken);
-    if (!grant || grant.expiresAt <= now) {
-      if (grant) this.store.dropRefreshFamily(grant.family);
+    const next = options.rotate ? randomBytes(32).toString('base64url') : refreshToken;
+    const verdict = await this.store.useRefresh(refreshToken, now, options.rotate ? next : undefined);
+    if (verdict.result === 'unknown') {
       throw problem(PROBLEMS.INVALID_GRANT, 'The refresh token is unknown or has expired; log in again.', {
         error_description: 'The refresh token is unknown or has expired.',
       });
     }
-    if (grant.retired) {
-      this.store.dropRefreshFamily(grant.family);
+    if (verdict.result === 'reused') {
       throw problem(
         PROBLEMS.INVALID_GRANT,
         'This refresh token was already used and replaced; as a precaution every refresh token of this login is now revoked. Log in again.',
         { error_description: 'The refresh token was already used; its token family is revoked.' },
       );
     }
-    const subject = subjectOf(grant.accountIndex);
+    const { grant } = verdict;
+    const subject = await subjectOf(grant.accountIndex);
     if (!subject) {
       throw problem(PROBLEMS.INVALID_GRANT, 'The refresh token no longer belongs to an online account.', {
         error_description: 'The refresh token is no longer valid.',
       });
-    }
-    let next = refreshToken;
-    if (options.rotate) {
-      grant.retired = true;
-      next = this.newRefreshToken(
-        {
-          accountIndex: grant.accountIndex,
-          scope: grant.scope,
-          expiresAt: grant.expiresAt,
-          family: grant.family,
-        },
-        now,
-      );
-    } else {
-      this.store.sweepRefreshTokens(now);
     }
     return {
       access_token: await this.accessToken(subject, grant.scope),
@@ -281,7 +266,7 @@ export class TokenService {
     if (claims.iat > now + CLOCK_SKEW_SECONDS) return 'invalid';
     if (claims.nbf !== undefined && claims.nbf > now) return 'invalid';
     if (claims.exp <= now) return 'expired';
-    if (claims.gen !== this.store.generation) return 'revoked';
+    if (claims.gen !== this.store.generation()) return 'revoked';
     return claims;
   }
 }

@@ -90,7 +90,7 @@ export function quotaProblem(replenishedInSeconds: number): Problem {
  * from quota-by-key's default first-period-start. A call the limits reject counts against neither.
  * @throws Problem rate-limit-exceeded (429) or quota-exceeded (403).
  */
-function enforceLimits(product: Product, key: string, services: GatewayServices): void {
+async function enforceLimits(product: Product, key: string, services: GatewayServices): Promise<void> {
   const { rateLimit, quota } = product;
   if (!rateLimit && !quota) return;
   const now = services.clock.now();
@@ -112,7 +112,7 @@ function enforceLimits(product: Product, key: string, services: GatewayServices)
       alignedStart: quotaPeriodStart(now, periodMs),
     });
   }
-  const rejected = services.store.countGatewayCall(limits, now);
+  const rejected = await services.store.countGatewayCall(limits, now);
   if (!rejected) return;
   const limit = limits[rejected.index]!;
   const waitSeconds = (rejected.window.windowStart + limit.periodMs - now) / 1000;
@@ -129,11 +129,11 @@ function enforceLimits(product: Product, key: string, services: GatewayServices)
  *   `{ statusCode, message }` shape unless `gatewayErrors` is `problem`); rate-limit-exceeded (429,
  *   `Retry-After`); quota-exceeded (403).
  */
-export function checkSubscriptionKey(
+export async function checkSubscriptionKey(
   req: Request,
   operation: OperationSpec,
   services: GatewayServices,
-): void {
+): Promise<void> {
   const header = req.headers[SUBSCRIPTION_KEY_HEADER];
   const query = (req.query as Record<string, unknown>)[SUBSCRIPTION_KEY_QUERY];
   const key = header !== undefined ? header : query;
@@ -144,5 +144,5 @@ export function checkSubscriptionKey(
   if (!product || !includesApi(product, apiOf(operation))) {
     throw problem(PROBLEMS.SUBSCRIPTION_KEY, APIM_INVALID_KEY, {}, { 'WWW-Authenticate': challenge(req) });
   }
-  enforceLimits(product, key as string, services);
+  await enforceLimits(product, key as string, services);
 }

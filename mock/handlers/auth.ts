@@ -21,8 +21,7 @@ export const TOKEN_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 export const LOGIN_FAILURE_LIMIT = 10;
 /** The sliding window, in seconds, over which wrong passwords are counted (15 minutes). */
 export const LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60;
-/** Most usernames whose failures are remembered at once; beyond it the least recently failed are forgotten. */
-export const LOGIN_FAILURE_MAX_USERNAMES = 10_000;
+export { LOGIN_FAILURE_MAX_USERNAMES } from '../store';
 
 const CLIENT_CHALLENGE = { 'WWW-Authenticate': 'Basic realm="procode", charset="UTF-8"' };
 
@@ -134,17 +133,6 @@ function throttleKey(username: string): string {
   return createHash('sha256').update(username.toLowerCase()).digest('base64url');
 }
 
-/** The username's wrong passwords still inside the window (epoch ms, oldest first); forgets older ones. */
-function recentFailures(services: Services, key: string, now: number): number[] {
-  const windowStart = now - LOGIN_FAILURE_WINDOW_SECONDS * 1000;
-  const all = services.store.loginFailures.get(key);
-  if (!all) return [];
-  const recent = all.filter((t) => t > windowStart);
-  if (recent.length === 0) services.store.loginFailures.delete(key);
-  else if (recent.length !== all.length) services.store.loginFailures.set(key, recent);
-  return recent;
-}
-
 /**
  * Seconds until TokenRequest (password grant) may try `username` again: after `LOGIN_FAILURE_LIMIT` (10)
  * wrong passwords within `LOGIN_FAILURE_WINDOW_SECONDS` (15 minutes) of the mock's clock, the time until
@@ -152,33 +140,29 @@ function recentFailures(services: Services, key: string, now: number): number[] 
  * RFC 9110 section 10.2.3); undefined when not throttled. The username is compared case-insensitively,
  * whether or not an account has it (no account enumeration, api.md "Errors").
  */
-export function loginRetryAfterSeconds(services: Services, username: string): number | undefined {
+export async function loginRetryAfterSeconds(
+  services: Services,
+  username: string,
+): Promise<number | undefined> {
   const now = services.clock.now();
-  const recent = recentFailures(services, throttleKey(username), now);
+  const windowStart = now - LOGIN_FAILURE_WINDOW_SECONDS * 1000;
+  const recent = await services.store.loginFailures(throttleKey(username), windowStart);
   if (recent.length < LOGIN_FAILURE_LIMIT) return undefined;
   // At most LIMIT failures are kept (a throttled attempt is not counted): the oldest one leaving opens it.
   return Math.max(1, Math.ceil((recent[0]! + LOGIN_FAILURE_WINDOW_SECONDS * 1000 - now) / 1000));
 }
 
 /**
- * Counts one wrong password for `username` (case-insensitive) at the mock's clock. Bounded: a username's
- * list never holds more than `LOGIN_FAILURE_LIMIT` entries (a throttled attempt is not checked, so not
- * counted), and beyond `LOGIN_FAILURE_MAX_USERNAMES` usernames the least recently failed are forgotten;
- * the map is kept in that order, so those are the expired ones first and the sweep stops at once.
+ * Counts one wrong password for `username` (case-insensitive) at the mock's clock, in one store step.
+ * Bounded: a username's list never holds more than `LOGIN_FAILURE_LIMIT` entries (a throttled attempt is
+ * not checked, so not counted), and beyond `LOGIN_FAILURE_MAX_USERNAMES` usernames the least recently
+ * failed are forgotten (memory) or expire with their window (Redis).
+ * @returns the epoch ms it was counted at (for `forgetLoginAttempt`).
  */
-export function recordLoginFailure(services: Services, username: string): number {
-  const { loginFailures } = services.store;
+export async function recordLoginFailure(services: Services, username: string): Promise<number> {
   const now = services.clock.now();
-  const key = throttleKey(username);
-  const recent = recentFailures(services, key, now);
-  recent.push(now);
-  // Delete and set again, so the map's order is least recently failed first.
-  loginFailures.delete(key);
-  loginFailures.set(key, recent.slice(-LOGIN_FAILURE_LIMIT));
-  for (const other of loginFailures.keys()) {
-    if (loginFailures.size <= LOGIN_FAILURE_MAX_USERNAMES) break;
-    loginFailures.delete(other);
-  }
+  const windowStart = now - LOGIN_FAILURE_WINDOW_SECONDS * 1000;
+  await services.store.countLoginFailure(throttleKey(username), now, windowStart, LOGIN_FAILURE_LIMIT);
   return now;
 }
 
@@ -186,14 +170,8 @@ export function recordLoginFailure(services: Services, username: string): number
  * Takes back one counted attempt (epoch ms `at`, as `recordLoginFailure` returned it) of `username`: the
  * password was right after all. Earlier failures stay counted.
  */
-export function forgetLoginAttempt(services: Services, username: string, at: number): void {
-  const { loginFailures } = services.store;
-  const key = throttleKey(username);
-  const failures = loginFailures.get(key);
-  const i = failures?.lastIndexOf(at) ?? -1;
-  if (!failures || i < 0) return;
-  failures.splice(i, 1);
-  if (failures.length === 0) loginFailures.delete(key);
+export async function forgetLoginAttempt(services: Services, username: string, at: number): Promise<void> {
+  await services.store.forgetLoginFailure(throttleKey(username), at);
 }
 
 /**
@@ -217,7 +195,7 @@ const tokenRequest: Handler = async (ctx) => {
       TOKEN_HEADERS,
     );
   }
-  const retryAfter = loginRetryAfterSeconds(services, body.username!);
+  const retryAfter = await loginRetryAfterSeconds(services, body.username!);
   if (retryAfter !== undefined) {
     throw problem(
       PROBLEMS.TOO_MANY_REQUESTS,
@@ -228,7 +206,7 @@ const tokenRequest: Handler = async (ctx) => {
   }
   // Counted before the (asynchronous) password check, so guesses in flight together count against the
   // limit as they would one after another; taken back when the password is right.
-  const attemptAt = recordLoginFailure(services, body.username!);
+  const attemptAt = await recordLoginFailure(services, body.username!);
   const result = await login(services, body.username!, body.password!);
   if (!result) {
     throw problem(
@@ -239,7 +217,7 @@ const tokenRequest: Handler = async (ctx) => {
       },
     );
   }
-  forgetLoginAttempt(services, body.username!, attemptAt);
+  await forgetLoginAttempt(services, body.username!, attemptAt);
   return json(200, await services.tokens.issue(result.subject, result.scope), TOKEN_HEADERS);
 };
 

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { Config } from '../config';
 import type { ScenarioClock } from '../clock';
 import type { RandomSource } from '../random';
-import type { Store } from '../store';
+import type { SharedStore } from '../store';
 import type { World } from '../../fixtures/world';
 import type { OperationSpec } from '../../contract-kit';
 import type { Problem } from '../problem';
@@ -16,7 +16,8 @@ export interface Services {
   /** The mock's one clock (the admin API may freeze or move it). */
   clock: ScenarioClock;
   random: RandomSource;
-  store: Store;
+  /** The store (memory or Redis): everything clients change (docs/decisions.md, issue 12). */
+  store: SharedStore;
   world: World;
   tokens: TokenService;
   otp: OtpService;
@@ -67,6 +68,8 @@ export function callerOf(ctx: HandlerContext): Principal {
 /** Per-operation hooks beside the handler, for operations whose errors follow another standard. */
 export interface HandlerEntry {
   handle: Handler;
+  /** Needs nothing of the store (liveness): the pipeline skips `SharedStore.begin`, so it answers while Redis is down. */
+  storeless?: boolean;
   /** Runs on the parsed body before validation (OAuth2: drop empty parameters, client authentication). */
   prepare?: (body: unknown, req: Request) => unknown;
   /** Rewrites a problem the operation's request caused (OAuth2: add invalid_request / unsupported_grant_type). */

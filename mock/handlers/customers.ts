@@ -39,14 +39,19 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /** True when the account has online access: seeded as registered, or registered since. */
-export function isRegistered(services: Services, accountIndex: number): boolean {
-  return services.store.registrations.has(accountIndex) || services.world.account(accountIndex).registered;
+export async function isRegistered(services: Services, accountIndex: number): Promise<boolean> {
+  // The world first: a seeded account needs no store read.
+  return (
+    services.world.account(accountIndex).registered ||
+    (await services.store.registration(accountIndex)) !== undefined
+  );
 }
 
 /** The customer as GetCustomer shows it: the generated one, overlaid with what Register stored. */
-export function customerView(services: Services, accountIndex: number): Customer {
+export async function customerView(services: Services, accountIndex: number): Promise<Customer> {
   const account = services.world.account(accountIndex);
-  const registration = services.store.registrations.get(accountIndex);
+  if (account.registered) return account.customer;
+  const registration = await services.store.registration(accountIndex);
   if (!registration) return account.customer;
   return {
     ...account.customer,
@@ -58,8 +63,8 @@ export function customerView(services: Services, accountIndex: number): Customer
 }
 
 /** What a token is issued for, for an account with online access. */
-export function subjectOf(services: Services, accountIndex: number): TokenSubject | undefined {
-  if (!isRegistered(services, accountIndex)) return undefined;
+export async function subjectOf(services: Services, accountIndex: number): Promise<TokenSubject | undefined> {
+  if (!(await isRegistered(services, accountIndex))) return undefined;
   const account = services.world.account(accountIndex);
   return { accountIndex, customerId: account.customer.customerId, accountNumber: account.accountNumber };
 }
@@ -76,17 +81,18 @@ export async function login(
   password: string,
 ): Promise<{ subject: TokenSubject; scope: string } | undefined> {
   const { store, world } = services;
-  const registered = store.registrationsByEmail.get(username.toLowerCase());
-  if (registered !== undefined) {
-    const r = store.registrations.get(registered)!;
+  const registered = await store.accountByEmail(username.toLowerCase());
+  const r = registered === undefined ? undefined : await store.registration(registered);
+  if (registered !== undefined && r) {
     if (!(await passwordMatches(password, r.passwordHash))) return undefined;
     // A reset or a state import during the check may have dropped or replaced the registration.
-    const subject = store.registrations.get(registered) === r ? subjectOf(services, registered) : undefined;
+    const now = await store.registration(registered);
+    const subject = now?.passwordHash === r.passwordHash ? await subjectOf(services, registered) : undefined;
     return subject && { subject, scope: SCOPE_CUSTOMER };
   }
   const found = world.findPersonaByUsername(username);
   if (!found || !found.persona.registered || !sameSecret(password, found.persona.password)) return undefined;
-  const subject = subjectOf(services, found.index);
+  const subject = await subjectOf(services, found.index);
   if (!subject) return undefined;
   const account = world.account(found.index);
   return { subject, scope: account.customer.twoFactorEnabled ? SCOPE_OTP : SCOPE_CUSTOMER };
@@ -99,16 +105,16 @@ export async function login(
  */
 export function principalResolver(
   services: Services,
-): (customerId: string, accountNumber: string, scope: string) => Principal | undefined {
-  return (customerId, accountNumber, scope) => {
+): (customerId: string, accountNumber: string, scope: string) => Promise<Principal | undefined> {
+  return async (customerId, accountNumber, scope) => {
     const accountIndex = services.world.findAccountByNumber(accountNumber);
     if (accountIndex === undefined) return undefined;
-    const subject = subjectOf(services, accountIndex);
+    const subject = await subjectOf(services, accountIndex);
     if (!subject || subject.customerId !== customerId) return undefined;
     return { accountIndex, customerId, accountNumber, scope };
   };
 }
 
 /** GetCustomer: the caller's own customer record. */
-export const getCustomer: Handler = (ctx) =>
-  json(200, customerView(ctx.services, callerOf(ctx).accountIndex));
+export const getCustomer: Handler = async (ctx) =>
+  json(200, await customerView(ctx.services, callerOf(ctx).accountIndex));

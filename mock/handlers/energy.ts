@@ -45,18 +45,17 @@ export function ownDevice(ctx: HandlerContext, deviceId: string): DeviceRecord {
 }
 
 /**
- * The device's prepayment balance: the generated one, or the one a top-up left (store overlay).
+ * The device's generated prepayment balance (a top-up's overlay is in the store).
  * @throws Problem not-prepayment (409) for a device that is not a prepayment meter.
  */
-export function currentBalance(ctx: HandlerContext, record: DeviceRecord) {
+export function balanceOf(record: DeviceRecord): NonNullable<DeviceRecord['balance']> {
   if (!record.balance) {
     throw problem(
       PROBLEMS.NOT_PREPAYMENT,
       `Device ${record.device.deviceId} is not a smart meter in prepayment mode; it has no balance.`,
     );
   }
-  const overlay = ctx.services.store.balances.get(record.device.deviceId);
-  return { state: overlay?.state ?? record.balance, changedAt: overlay?.changedAt };
+  return record.balance;
 }
 
 const listPremises: Handler = (ctx) => {
@@ -113,10 +112,11 @@ const listDevices: Handler = (ctx) => {
 const getDevice: Handler = (ctx) => json(200, ownDevice(ctx, String(ctx.params.deviceId)).device);
 
 /** GetBalance: the meter's balance as of the mock's clock (`asAt`), due pending top-ups settled first. */
-const getBalance: Handler = (ctx) => {
+const getBalance: Handler = async (ctx) => {
   const record = ownDevice(ctx, String(ctx.params.deviceId));
-  settleDuePayments(ctx.services);
-  const { state } = currentBalance(ctx, record);
+  const generated = balanceOf(record);
+  await settleDuePayments(ctx.services);
+  const state = (await ctx.services.store.balance(record.device.deviceId))?.state ?? generated;
   return json(200, {
     deviceId: record.device.deviceId,
     asAt: isoTimestamp(ctx.services.clock.now()),

@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import type { HandlerEntry } from './context';
 import { PROBLEMS, problem } from '../problem';
 import { isoTimestamp } from '../clock';
-import type { PaymentRecord, PendingPayment } from '../store';
+import type { PaymentRecord, PendingPayment, SettleDecision } from '../store';
 import { applyTopUp } from '../domain/top-up';
-import { makeUtrn } from '../../fixtures/domain/utrn';
 import type { Handler, Reply, Services } from './context';
 import { callerOf, json } from './context';
-import { currentBalance, ownDevice } from './energy';
+import { balanceOf, ownDevice } from './energy';
 import { pageBounds } from './pagination';
 import personas from '../../fixtures/personas.json';
 
@@ -65,60 +64,39 @@ function outcome(payment: PaymentRecord, replayed: boolean): Reply {
 }
 
 /**
- * A fresh UTRN: 19-digit body starting 739-753 plus its check digit (domain.md), none of a stored
- * payment's (the store records it with the payment, and forgets it when the payment is dropped).
+ * How one due pending payment settles, as of its due time: APPLIED tops up the meter's balance in the
+ * domain's order (`applyTopUp`) with a new UTRN and `appliedAt` = the due time; DECLINED changes no
+ * balance. Pure: the store applies what it returns (atomically, each pending payment once).
  */
-function newUtrn(services: Services): string {
-  const { random, store } = services;
-  for (;;) {
-    const utrn = makeUtrn(String(random.int(739, 753)) + random.digits(16));
-    if (!store.usedUtrns.has(utrn)) return utrn;
-  }
-}
-
-/**
- * Settles one pending payment as of its due time: APPLIED tops up the meter's balance in the domain's
- * order (`applyTopUp`) with a new UTRN and `appliedAt` = the due time; DECLINED changes no balance.
- */
-function settle(services: Services, pending: PendingPayment): void {
-  const { store, world } = services;
-  store.pendingPayments.delete(pending.paymentId);
-  const entry = store.payments.get(pending.paymentId);
-  if (!entry || entry.payment.status !== 'PENDING') return;
-  const { paymentId, deviceId, amountPence, method, createdAt } = entry.payment;
-  let payment: PaymentRecord = { paymentId, deviceId, amountPence, method, status: 'DECLINED', createdAt };
-  if (pending.outcome === 'APPLIED') {
-    const state = store.balances.get(deviceId)?.state ?? world.findDevice(deviceId)?.device.balance;
-    if (state) {
-      store.balances.set(deviceId, {
-        state: applyTopUp(state, amountPence).balance,
-        changedAt: pending.dueAt,
-      });
+function settlement(services: Services): SettleDecision {
+  return (pending, stored, current, mint) => {
+    const { paymentId, deviceId, amountPence, method, createdAt } = stored;
+    const declined: PaymentRecord = {
+      paymentId,
+      deviceId,
+      amountPence,
+      method,
+      status: 'DECLINED',
+      createdAt,
+    };
+    if (pending.outcome !== 'APPLIED') return { payment: declined };
+    const state = current?.state ?? services.world.findDevice(deviceId)?.device.balance;
+    if (!state) return { payment: declined };
+    return {
+      balance: { state: applyTopUp(state, amountPence).balance, changedAt: pending.dueAt },
       // Built in the contract's field order, so the JSON reads the same as the schema.
-      payment = {
+      payment: {
         paymentId,
         deviceId,
         amountPence,
         method,
         status: 'APPLIED',
-        utrn: newUtrn(services),
+        utrn: mint.utrn(),
         createdAt,
         appliedAt: isoTimestamp(pending.dueAt),
-      };
-    }
-  }
-  store.updatePayment(payment);
-}
-
-/**
- * A payment id from the seed (so runs repeat) that no stored payment has: after a reset and a state
- * import (`PUT /__admin/state`) the seeded sequence starts again, and an id is used once.
- */
-function newPaymentId(services: Services): string {
-  for (;;) {
-    const id = services.random.uuid();
-    if (!services.store.payments.has(id)) return id;
-  }
+      },
+    };
+  };
 }
 
 /**
@@ -130,16 +108,8 @@ function newPaymentId(services: Services): string {
  * api.md "Payment" (an applied top-up changes the balance in the domain's order).
  * @returns how many payments were settled (0 when none was due).
  */
-export function settleDuePayments(services: Services): number {
-  const { store, clock } = services;
-  if (store.pendingPayments.size === 0) return 0;
-  const now = clock.now();
-  // Array sort is stable, and the map iterates in creation order.
-  const due = [...store.pendingPayments.values()]
-    .filter((p) => p.dueAt <= now)
-    .sort((a, b) => a.dueAt - b.dueAt);
-  for (const pending of due) settle(services, pending);
-  return due.length;
+export function settleDuePayments(services: Services): Promise<number> {
+  return services.store.settleDue(services.clock.now(), settlement(services));
 }
 
 /**
@@ -153,76 +123,86 @@ export function settleDuePayments(services: Services): number {
  * @throws Problem not-found (404), not-prepayment (409), invalid-payment-token (422),
  *   idempotency-key-reused (422), payment-declined (402).
  */
-const makePayment: Handler = (ctx) => {
+const makePayment: Handler = async (ctx) => {
   const caller = callerOf(ctx);
   const body = ctx.body as PaymentBody;
   const { store, clock, config } = ctx.services;
-  settleDuePayments(ctx.services);
+  await settleDuePayments(ctx.services);
   const key = `${caller.accountIndex}:${String(ctx.headers['idempotency-key']).toLowerCase()}`;
   const fingerprint = createHash('sha256').update(canonical(body)).digest('hex');
-  const earlier = store.idempotentRequest(key, clock.now());
-  // A key is dropped with its payment, so a live key always has one; the check only keeps that so.
-  const replay = earlier && store.payments.get(earlier.paymentId);
-  if (earlier && replay) {
-    if (earlier.fingerprint !== fingerprint) {
+  const device = ownDevice(ctx, body.deviceId);
+  const nowMs = clock.now();
+  const result = await store.topUp({
+    accountIndex: caller.accountIndex,
+    deviceId: device.device.deviceId,
+    key,
+    fingerprint,
+    now: nowMs,
+    // Run only when the key is unclaimed, so a replay is judged before the body's device and token.
+    decide: (current, mint) => {
+      const state = current?.state ?? balanceOf(device);
+      const effect = TEST_TOKENS.get(body.paymentToken);
+      if (!effect) {
+        const { approve, decline, pending, pendingDecline } = personas.paymentTokens;
+        throw problem(
+          PROBLEMS.INVALID_PAYMENT_TOKEN,
+          `The mock accepts only its test payment tokens: "${approve}" (approves), "${decline}" (declines), ` +
+            `"${pending}" (pending, then applied) and "${pendingDecline}" (pending, then declined).`,
+        );
+      }
+      const now = isoTimestamp(nowMs);
+      const { status } = effect;
+      const applied = status === 'APPLIED';
+      // Built in the contract's field order, so the JSON reads the same as the schema.
+      const payment: PaymentRecord = {
+        paymentId: mint.paymentId(),
+        deviceId: device.device.deviceId,
+        amountPence: body.amountPence,
+        method: body.method,
+        status,
+        ...(applied ? { utrn: mint.utrn() } : {}),
+        createdAt: now,
+        ...(applied ? { appliedAt: now } : {}),
+      };
+      return {
+        payment,
+        ...(applied
+          ? { balance: { state: applyTopUp(state, body.amountPence).balance, changedAt: nowMs } }
+          : {}),
+        ...(status === 'PENDING'
+          ? {
+              pending: {
+                paymentId: payment.paymentId,
+                accountIndex: caller.accountIndex,
+                dueAt: nowMs + config.paymentDelaySeconds * 1000,
+                outcome: effect.settlesAs!,
+              },
+            }
+          : {}),
+      };
+    },
+  });
+  if (result.replayed) {
+    if (result.fingerprint !== fingerprint) {
       throw problem(
         PROBLEMS.IDEMPOTENCY_KEY_REUSED,
         'This Idempotency-Key was used with a different body; use a new key for a new payment.',
       );
     }
-    return outcome(replay.payment, true);
+    return outcome(result.payment, true);
   }
-  const device = ownDevice(ctx, body.deviceId);
-  const { state } = currentBalance(ctx, device);
-  const effect = TEST_TOKENS.get(body.paymentToken);
-  if (!effect) {
-    const { approve, decline, pending, pendingDecline } = personas.paymentTokens;
-    throw problem(
-      PROBLEMS.INVALID_PAYMENT_TOKEN,
-      `The mock accepts only its test payment tokens: "${approve}" (approves), "${decline}" (declines), ` +
-        `"${pending}" (pending, then applied) and "${pendingDecline}" (pending, then declined).`,
-    );
-  }
-  const nowMs = clock.now();
-  const now = isoTimestamp(nowMs);
-  const { status } = effect;
-  const applied = status === 'APPLIED';
-  // Built in the contract's field order, so the JSON reads the same as the schema.
-  const payment: PaymentRecord = {
-    paymentId: newPaymentId(ctx.services),
-    deviceId: device.device.deviceId,
-    amountPence: body.amountPence,
-    method: body.method,
-    status,
-    ...(applied ? { utrn: newUtrn(ctx.services) } : {}),
-    createdAt: now,
-    ...(applied ? { appliedAt: now } : {}),
-  };
-  if (applied) {
-    store.balances.set(payment.deviceId, {
-      state: applyTopUp(state, body.amountPence).balance,
-      changedAt: nowMs,
-    });
-  }
-  store.addPayment(caller.accountIndex, payment, { key, fingerprint, createdAt: nowMs });
-  if (status === 'PENDING') {
-    store.pendingPayments.set(payment.paymentId, {
-      paymentId: payment.paymentId,
-      accountIndex: caller.accountIndex,
-      dueAt: nowMs + config.paymentDelaySeconds * 1000,
-      outcome: effect.settlesAs!,
-    });
-    // With a delay of 0 it is due at once: answer with the settled payment.
-    settleDuePayments(ctx.services);
-  }
-  return outcome(store.payments.get(payment.paymentId)!.payment, false);
+  if (result.payment.status !== 'PENDING' || config.paymentDelaySeconds > 0)
+    return outcome(result.payment, false);
+  // With a delay of 0 it is due at once: answer with the settled payment.
+  await settleDuePayments(ctx.services);
+  return outcome((await store.payment(result.payment.paymentId))?.payment ?? result.payment, false);
 };
 
 /** GetPayment: one of the caller's payments, pending ones settled first. @throws Problem not-found (404). */
-const getPayment: Handler = (ctx) => {
-  settleDuePayments(ctx.services);
+const getPayment: Handler = async (ctx) => {
+  await settleDuePayments(ctx.services);
   const paymentId = String(ctx.params.paymentId).toLowerCase();
-  const found = ctx.services.store.payments.get(paymentId);
+  const found = await ctx.services.store.payment(paymentId);
   if (!found || found.accountIndex !== callerOf(ctx).accountIndex) {
     throw problem(PROBLEMS.NOT_FOUND, `You have no payment ${paymentId}; ListPayments shows yours.`);
   }
@@ -234,13 +214,13 @@ const getPayment: Handler = (ctx) => {
  * from the store's per-account and per-device indexes. `total` counts the payments kept (at most the
  * `paymentsPerAccount` setting; older ones are dropped).
  */
-const listPayments: Handler = (ctx) => {
+const listPayments: Handler = async (ctx) => {
   const caller = callerOf(ctx);
   const deviceId = ctx.query.deviceId as string | undefined;
   if (deviceId !== undefined) ownDevice(ctx, deviceId);
-  settleDuePayments(ctx.services);
+  await settleDuePayments(ctx.services);
   const { limit, offset } = pageBounds(ctx.query);
-  const slice = ctx.services.store.paymentPage(caller.accountIndex, deviceId, offset, limit);
+  const slice = await ctx.services.store.paymentPage(caller.accountIndex, deviceId, offset, limit);
   return json(200, { items: slice.items, total: slice.total, limit, offset });
 };
 

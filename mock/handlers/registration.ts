@@ -36,7 +36,7 @@ const register: Handler = async (ctx) => {
       'The account number and postcode do not match a supply account; check both against a bill.',
     );
   }
-  if (isRegistered(ctx.services, accountIndex)) {
+  if (await isRegistered(ctx.services, accountIndex)) {
     throw problem(
       PROBLEMS.ALREADY_REGISTERED,
       'This supply account already has online access; log in instead.',
@@ -46,30 +46,33 @@ const register: Handler = async (ctx) => {
   // The e-mail is taken when another account with online access logs in with it (a persona's username,
   // a generated account's address, or an earlier registration).
   const persona = world.findPersonaByUsername(email)?.index;
-  const holders = [store.registrationsByEmail.get(email), persona, world.findAccountByEmail(email)];
-  if (holders.some((i) => i !== undefined && i !== accountIndex && isRegistered(ctx.services, i))) {
+  const holders = [await store.accountByEmail(email), persona, world.findAccountByEmail(email)];
+  const others = holders.filter((i): i is number => i !== undefined && i !== accountIndex);
+  const taken = await Promise.all(others.map((i) => isRegistered(ctx.services, i)));
+  if (taken.some(Boolean)) {
     throw problem(
       PROBLEMS.ALREADY_REGISTERED,
       'This e-mail address already has online access; log in instead.',
     );
   }
   const passwordHash = await hashPassword(body.password, randomBytes(16));
-  // Checked again after the await: a concurrent Register may have taken the account or the e-mail.
-  if (isRegistered(ctx.services, accountIndex) || store.registrationsByEmail.has(email)) {
-    throw problem(
-      PROBLEMS.ALREADY_REGISTERED,
-      'This supply account or e-mail address already has online access; log in instead.',
-    );
-  }
-  store.registrations.set(accountIndex, {
+  // The store checks again as it writes: a concurrent Register may have taken the account or the e-mail.
+  const stored = await store.register({
     accountIndex,
     email: body.email,
     mobilePhone: body.mobilePhone,
     passwordHash,
     createdAt: isoTimestamp(clock.now()),
   });
-  store.registrationsByEmail.set(email, accountIndex);
-  return json(201, customerView(ctx.services, accountIndex), { Location: '/api/identity/customers/me' });
+  if (!stored) {
+    throw problem(
+      PROBLEMS.ALREADY_REGISTERED,
+      'This supply account or e-mail address already has online access; log in instead.',
+    );
+  }
+  return json(201, await customerView(ctx.services, accountIndex), {
+    Location: '/api/identity/customers/me',
+  });
 };
 
 export const REGISTRATION_HANDLERS: Record<string, HandlerEntry> = { Register: { handle: register } };

@@ -10,6 +10,7 @@ import {
   successMediaTypes,
 } from '../../contract-kit';
 import { OperationTable } from './match';
+import { StoreUnavailable } from '../store/shared-store';
 import { PROBLEMS, Problem, problem } from '../problem';
 import { checkSubscriptionKey } from '../gateway';
 import type { Principal } from '../security';
@@ -35,7 +36,11 @@ export interface RouterDeps {
   handlers: Record<string, HandlerEntry>;
   services: Services;
   /** Maps verified token claims to a caller (undefined: no online access). */
-  resolvePrincipal: (customerId: string, accountNumber: string, scope: string) => Principal | undefined;
+  resolvePrincipal: (
+    customerId: string,
+    accountNumber: string,
+    scope: string,
+  ) => Principal | undefined | Promise<Principal | undefined>;
   /** Called with every contract violation in a reply when `selfCheck` is on. */
   onViolation: (violations: Violation[], reply: WireReply) => void;
   /** Called with an unexpected error (a bug in the mock), which the client sees as a 500 problem. */
@@ -56,6 +61,7 @@ export interface RouterDeps {
 
 /** The stage of the pipeline a request reached (the one that answered, for `--log-level debug`). */
 export type Stage =
+  | 'store'
   | 'fault'
   | 'gateway'
   | 'negotiation'
@@ -245,15 +251,15 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
     res: Response,
     op: CompiledOperation,
   ): Promise<FaultRule | undefined> => {
-    const { faults } = services.store;
+    const { store } = services;
     let accountNumber: string | undefined;
-    if (faults.needsAccount) {
+    if (store.faultsNeedAccount()) {
       const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(req.headers.authorization ?? '');
       const verdict = m ? await services.tokens.verify(m[1]!) : undefined;
       if (verdict && typeof verdict === 'object') accountNumber = verdict.accountNumber;
       (res.locals as PipelineLocals).accountNumber = accountNumber;
     }
-    return faults.match({ operation: op, method: req.method, path: req.path, accountNumber });
+    return store.matchFault({ operation: op, method: req.method, path: req.path, accountNumber });
   };
 
   /**
@@ -311,17 +317,17 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
     const locals = res.locals as PipelineLocals;
     locals.operation = op;
     try {
-      const { faults } = services.store;
-      if (deps.scenario && !faults.empty) {
+      const { store } = services;
+      locals.stage = 'store';
+      // The shared generation, clock and fault rules as of this request (Redis: one round trip).
+      if (!entry?.storeless) await store.begin();
+      if (deps.scenario && !store.faultsEmpty()) {
         locals.stage = 'fault';
-        // Without an account to match, the rules are matched at once, with no promise to wait for.
-        const rule = faults.needsAccount
-          ? await matchFault(req, res, op)
-          : faults.match({ operation: op, method: req.method, path: req.path });
+        const rule = await matchFault(req, res, op);
         if (rule && (await applyFault(req, res, op, rule))) return;
       }
       locals.stage = 'gateway';
-      if (keyed.get(op)) checkSubscriptionKey(req, spec, services);
+      if (keyed.get(op)) await checkSubscriptionKey(req, spec, services);
       locals.stage = 'negotiation';
       const offered = offeredOf.get(op)!;
       if (acceptable(req.headers.accept, offered).length === 0) {
@@ -499,6 +505,15 @@ interface HttpError {
  */
 export function toProblem(err: unknown): Problem {
   if (err instanceof Problem) return err;
+  // The shared store (Redis) is down: 503 with Retry-After, never a 500 (docs/decisions.md, issue 12).
+  if (err instanceof StoreUnavailable) {
+    return problem(
+      PROBLEMS.SERVICE_UNAVAILABLE,
+      err.message,
+      {},
+      { 'Retry-After': String(err.retryAfterSeconds) },
+    );
+  }
   const e = (err ?? {}) as HttpError;
   switch (e.type) {
     case 'entity.too.large':

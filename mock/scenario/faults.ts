@@ -68,6 +68,98 @@ function pathMatches(rulePath: string, target: FaultTarget): boolean {
 }
 
 /**
+ * Checks a rule against the contract beyond its schema: the operation exists (by id, or method and
+ * path), a `status` is one it declares, at most one of `status`, `gateway` and `fault` is given, and
+ * there is room beside `rules` (the stored ones).
+ * @throws Problem validation-error (400) naming each field at fault; nothing is stored.
+ */
+export function validateFaultRule(
+  input: FaultRuleInput,
+  contract: CompiledContract,
+  rules: readonly FaultRule[],
+): void {
+  const errors: FieldError[] = [];
+  const at = (field: string, detail: string): void => {
+    errors.push({ in: 'body', pointer: `#/${field}`, detail });
+  };
+  const ops: CompiledOperation[] = [];
+  if (input.operationId !== undefined) {
+    const op = contract.operations.get(input.operationId);
+    if (op) ops.push(op);
+    else
+      at(
+        'operationId',
+        `is not an operationId of the contract (${[...contract.operations.keys()].join(', ')})`,
+      );
+  }
+  if (input.method !== undefined || input.path !== undefined) {
+    if (input.method === undefined || input.path === undefined) {
+      at(
+        input.method === undefined ? 'method' : 'path',
+        'is required with ' + (input.method === undefined ? 'path' : 'method'),
+      );
+    } else {
+      const found = [...contract.operations.values()].filter(
+        (op) =>
+          op.spec.method.toUpperCase() === input.method!.toUpperCase() &&
+          (op.spec.path === input.path || templateMatches(op.spec.path, input.path!)),
+      );
+      if (found.length === 0)
+        at('path', `no operation of the contract answers ${input.method} ${input.path}`);
+      else if (
+        input.operationId !== undefined &&
+        !found.some((op) => op.spec.operationId === input.operationId)
+      )
+        at('path', `is not the path of ${input.operationId}`);
+      else if (input.operationId === undefined) ops.push(...found);
+    }
+  }
+  const actions = (['status', 'gateway', 'fault'] as const).filter((k) => input[k] !== undefined);
+  if (actions.length > 1)
+    at(actions[1]!, `cannot be combined with ${actions[0]}; give one of status, gateway, fault`);
+  if (input.status !== undefined) {
+    for (const op of ops) {
+      if (!op.spec.responses.has(input.status) || input.status < 400)
+        at(
+          'status',
+          `${op.spec.operationId} declares no error status ${input.status}; it declares ${declaredCodes(op)
+            .filter((c) => Number(c) >= 400)
+            .join(', ')}`,
+        );
+    }
+  }
+  if (errors.length === 0 && rules.length >= MAX_FAULT_RULES && !rules.some((r) => r.remaining === 0)) {
+    errors.push({
+      in: 'body',
+      pointer: '#',
+      detail: `there are already ${MAX_FAULT_RULES} live fault rules; DELETE /__admin/faults (or one of them) first`,
+    });
+  }
+  if (errors.length > 0) {
+    throw problem(
+      PROBLEMS.VALIDATION_ERROR,
+      `The fault rule is not valid: ${errors.map((e) => `${e.pointer.slice(2)} ${e.detail}`).join('; ')}.`,
+      { errors },
+    );
+  }
+}
+
+/** Whether a rule's operation, method, path and account fit the request (not its counters). */
+export function ruleMatches(rule: FaultRule, target: FaultTarget): boolean {
+  if (rule.operationId !== undefined && rule.operationId !== target.operation.spec.operationId) return false;
+  if (rule.method !== undefined && rule.method !== target.method) return false;
+  if (rule.path !== undefined && !pathMatches(rule.path, target)) return false;
+  if (rule.accountNumber !== undefined && rule.accountNumber !== target.accountNumber) return false;
+  return true;
+}
+
+/** The seeded draw in [0, 1) for a rule's n-th call: SHA-256 of `<seed>:<faultId>:<n>`. */
+export function faultDraw(seed: number, faultId: string, n: number): number {
+  const h = createHash('sha256').update(`${seed}:${faultId}:${n}`).digest();
+  return h.readUInt32BE(0) / 2 ** 32;
+}
+
+/**
  * The fault rules of one mock (WireMock's faults and delays, Mockoon's rules), checked after routing and
  * before the gateway. A rule matches an operation (by operationId, or by method and a literal path or
  * path template) and optionally one account; `times` and `probability` bound it. Probabilities are drawn
@@ -97,74 +189,7 @@ export class FaultRules {
    * @throws Problem validation-error (400) naming each field at fault; nothing is stored.
    */
   validate(input: FaultRuleInput, contract: CompiledContract): void {
-    const errors: FieldError[] = [];
-    const at = (field: string, detail: string): void => {
-      errors.push({ in: 'body', pointer: `#/${field}`, detail });
-    };
-    const ops: CompiledOperation[] = [];
-    if (input.operationId !== undefined) {
-      const op = contract.operations.get(input.operationId);
-      if (op) ops.push(op);
-      else
-        at(
-          'operationId',
-          `is not an operationId of the contract (${[...contract.operations.keys()].join(', ')})`,
-        );
-    }
-    if (input.method !== undefined || input.path !== undefined) {
-      if (input.method === undefined || input.path === undefined) {
-        at(
-          input.method === undefined ? 'method' : 'path',
-          'is required with ' + (input.method === undefined ? 'path' : 'method'),
-        );
-      } else {
-        const found = [...contract.operations.values()].filter(
-          (op) =>
-            op.spec.method.toUpperCase() === input.method!.toUpperCase() &&
-            (op.spec.path === input.path || templateMatches(op.spec.path, input.path!)),
-        );
-        if (found.length === 0)
-          at('path', `no operation of the contract answers ${input.method} ${input.path}`);
-        else if (
-          input.operationId !== undefined &&
-          !found.some((op) => op.spec.operationId === input.operationId)
-        )
-          at('path', `is not the path of ${input.operationId}`);
-        else if (input.operationId === undefined) ops.push(...found);
-      }
-    }
-    const actions = (['status', 'gateway', 'fault'] as const).filter((k) => input[k] !== undefined);
-    if (actions.length > 1)
-      at(actions[1]!, `cannot be combined with ${actions[0]}; give one of status, gateway, fault`);
-    if (input.status !== undefined) {
-      for (const op of ops) {
-        if (!op.spec.responses.has(input.status) || input.status < 400)
-          at(
-            'status',
-            `${op.spec.operationId} declares no error status ${input.status}; it declares ${declaredCodes(op)
-              .filter((c) => Number(c) >= 400)
-              .join(', ')}`,
-          );
-      }
-    }
-    if (
-      errors.length === 0 &&
-      this.rules.length >= MAX_FAULT_RULES &&
-      !this.rules.some((r) => r.remaining === 0)
-    ) {
-      errors.push({
-        in: 'body',
-        pointer: '#',
-        detail: `there are already ${MAX_FAULT_RULES} live fault rules; DELETE /__admin/faults (or one of them) first`,
-      });
-    }
-    if (errors.length > 0) {
-      throw problem(
-        PROBLEMS.VALIDATION_ERROR,
-        `The fault rule is not valid: ${errors.map((e) => `${e.pointer.slice(2)} ${e.detail}`).join('; ')}.`,
-        { errors },
-      );
-    }
+    validateFaultRule(input, contract, this.rules);
   }
 
   /** Stores a rule (already validated) and returns it with its id. */
@@ -204,27 +229,17 @@ export class FaultRules {
     this.nextId = 1;
   }
 
-  /** The seeded draw in [0, 1) for the rule's n-th call. */
-  private draw(rule: FaultRule, n: number): number {
-    const h = createHash('sha256').update(`${this.seed}:${rule.faultId}:${n}`).digest();
-    return h.readUInt32BE(0) / 2 ** 32;
-  }
-
   /**
    * The first live rule for this request, with its counters updated (the call is counted as matched),
    * or undefined. The oldest rule wins when several match.
    */
   match(target: FaultTarget): FaultRule | undefined {
     for (const rule of this.rules) {
-      if (rule.remaining === 0) continue;
-      if (rule.operationId !== undefined && rule.operationId !== target.operation.spec.operationId) continue;
-      if (rule.method !== undefined && rule.method !== target.method) continue;
-      if (rule.path !== undefined && !pathMatches(rule.path, target)) continue;
-      if (rule.accountNumber !== undefined && rule.accountNumber !== target.accountNumber) continue;
+      if (rule.remaining === 0 || !ruleMatches(rule, target)) continue;
       if (rule.probability !== undefined) {
         const n = this.seen.get(rule.faultId) ?? 0;
         this.seen.set(rule.faultId, n + 1);
-        if (this.draw(rule, n) >= rule.probability) continue;
+        if (faultDraw(this.seed, rule.faultId, n) >= rule.probability) continue;
       }
       rule.matched += 1;
       if (rule.remaining !== undefined) rule.remaining -= 1;

@@ -53,38 +53,35 @@ export interface ImportSummary {
  * that are due are settled first. Tokens, one-time codes, faults, the clock and the journal are not
  * part of it.
  */
-export function exportState(services: Services): StateDocument {
-  settleDuePayments(services);
+export async function exportState(services: Services): Promise<StateDocument> {
+  await settleDuePayments(services);
   const { store, world, config } = services;
   const accountNumber = (index: number): string => world.account(index).accountNumber;
-  const now = services.clock.now();
+  const overlay = await store.exportOverlay(services.clock.now());
   return {
     format: 'procode-mock-state',
     version: 1,
     seed: config.seed,
     accounts: config.accounts,
-    registrations: [...store.registrations.values()].map((r) => ({
+    registrations: overlay.registrations.map((r) => ({
       accountNumber: accountNumber(r.accountIndex),
       email: r.email,
       mobilePhone: r.mobilePhone,
       passwordHash: r.passwordHash,
       createdAt: r.createdAt,
     })),
-    payments: [...store.payments.values()].map(({ accountIndex, payment, idempotencyKey: key }) => {
-      // Only a key that is still remembered, and still stands for this payment.
-      const request = key === undefined ? undefined : store.idempotentRequest(key, now);
-      const live = key !== undefined && request?.paymentId === payment.paymentId;
-      const pending = store.pendingPayments.get(payment.paymentId);
-      return {
+    payments: overlay.payments.map(
+      ({ accountIndex, payment, idempotencyKey: key, fingerprint, pending }) => ({
         accountNumber: accountNumber(accountIndex),
         payment,
-        ...(live
-          ? { idempotencyKey: key.slice(key.indexOf(':') + 1), fingerprint: request.fingerprint }
+        // Only a key that is still remembered, and still stands for this payment (the store says which).
+        ...(key !== undefined && fingerprint !== undefined
+          ? { idempotencyKey: key.slice(key.indexOf(':') + 1), fingerprint }
           : {}),
         ...(pending ? { settlesAt: isoTimestamp(pending.dueAt), settlesAs: pending.outcome } : {}),
-      };
-    }),
-    balances: [...store.balances].map(([deviceId, b]) => ({
+      }),
+    ),
+    balances: overlay.balances.map(([deviceId, b]) => ({
       deviceId,
       changedAt: isoTimestamp(b.changedAt),
       balance: b.state,
@@ -107,7 +104,7 @@ function numbersIn(value: unknown, path: string[] = []): [string[], number][] {
  * that the payments fit the store's bounds (the `paymentsPerAccount` and `paymentsMax` settings).
  * @throws Problem validation-error (400) listing every fault by JSON Pointer; the store is untouched.
  */
-export function importState(services: Services, doc: StateDocument): ImportSummary {
+export async function importState(services: Services, doc: StateDocument): Promise<ImportSummary> {
   const { store, world, config } = services;
   const errors: FieldError[] = [];
   const bad = (tokens: (string | number)[], detail: string): void => {
@@ -243,26 +240,21 @@ export function importState(services: Services, doc: StateDocument): ImportSumma
       { errors },
     );
   }
-  // All checked: swap the overlay in one go.
-  const replace = <K, V>(target: Map<K, V>, source: Map<K, V>): void => {
-    target.clear();
-    for (const [k, v] of source) target.set(k, v);
-  };
-  replace(store.registrations, registrations);
-  replace(store.registrationsByEmail, byEmail);
-  store.clearPayments();
-  // In the document's order (oldest first, as exported): within the bounds checked above, none is dropped.
-  for (const { accountIndex, payment, idempotencyKey: key } of payments.values()) {
-    const request = key === undefined ? undefined : idempotency.get(key);
-    store.addPayment(
-      accountIndex,
-      payment,
-      key !== undefined && request
-        ? { key, fingerprint: request.fingerprint, createdAt: request.createdAt }
-        : undefined,
-    );
-  }
-  replace(store.pendingPayments, pending);
-  replace(store.balances, balances);
+  // All checked: swap the overlay in one go (in the document's order: oldest first, as exported).
+  await store.importOverlay({
+    registrations: [...registrations.values()],
+    payments: [...payments.values()].map((stored) => {
+      const request =
+        stored.idempotencyKey === undefined ? undefined : idempotency.get(stored.idempotencyKey);
+      return {
+        stored,
+        ...(request
+          ? { idempotency: { fingerprint: request.fingerprint, createdAt: request.createdAt } }
+          : {}),
+      };
+    }),
+    pending: [...pending.values()],
+    balances: [...balances],
+  });
   return { registrations: registrations.size, payments: payments.size, balances: balances.size };
 }

@@ -35,7 +35,11 @@ export async function authenticate(
   req: Request,
   operation: OperationSpec,
   tokens: TokenService,
-  resolve: (customerId: string, accountNumber: string, scope: string) => Principal | undefined,
+  resolve: (
+    customerId: string,
+    accountNumber: string,
+    scope: string,
+  ) => Principal | undefined | Promise<Principal | undefined>,
 ): Promise<Principal | undefined> {
   if (!operation.requiresBearer) return undefined;
   const header = req.headers.authorization;
@@ -51,7 +55,7 @@ export async function authenticate(
   const verdict = match ? await tokens.verify(match[1]!) : 'invalid';
   const principal =
     typeof verdict === 'object'
-      ? resolve(verdict.customerId, verdict.accountNumber, verdict.scope)
+      ? await resolve(verdict.customerId, verdict.accountNumber, verdict.scope)
       : undefined;
   if (!principal) {
     const detail =

@@ -4,6 +4,9 @@ import { Journal } from '../scenario/journal';
 import type { Config } from '../config';
 import { DEFAULTS } from '../config';
 import { IdQueue } from './queue';
+import { OTP_CHALLENGE_GRACE_MS, OUTBOX_LIMIT, REFRESH_RETIRED_PER_FAMILY } from './constants';
+
+export { OTP_CHALLENGE_GRACE_MS, OUTBOX_LIMIT, REFRESH_RETIRED_PER_FAMILY };
 
 /** Online access created by Register (an overlay on the generated world). */
 export interface Registration {
@@ -147,20 +150,6 @@ export interface GatewayLimit {
    */
   alignedStart?: number;
 }
-
-/** Most recent outbox messages kept; older ones are dropped so a long run stays bounded. */
-export const OUTBOX_LIMIT = 1000;
-/**
- * Retired refresh tokens remembered per family for reuse detection (RFC 9700 section 4.14.2); older ones
- * are forgotten, so presenting one of those is plain invalid_grant without revoking the family. Bounds a
- * family that refreshes every few seconds for 30 days.
- */
-export const REFRESH_RETIRED_PER_FAMILY = 100;
-/**
- * How long, in ms, a challenge is kept after it expires: VerifyOTP answers 410 otp-expired rather than
- * 404 for that long (the SendOTP window, 15 minutes).
- */
-export const OTP_CHALLENGE_GRACE_MS = 15 * 60 * 1000;
 
 /** One account's payment ids, oldest first: all of them, and per device (ListPayments' `deviceId`). */
 interface PaymentIndex {
@@ -529,3 +518,7 @@ export class Store {
     for (const listener of this.resetListeners) listener();
   }
 }
+
+export * from './shared-store';
+export { MemoryStore, utrnFrom, LOGIN_FAILURE_MAX_USERNAMES } from './memory-store';
+export { RedisStore } from './redis-store';

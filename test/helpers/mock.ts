@@ -7,6 +7,8 @@ import type { MockApp } from '../../mock/app';
 import { loadConfig } from '../../mock/config';
 import type { ConfigInput } from '../../mock/config';
 import { ManualClock } from '../../mock/clock';
+import { MemoryStore } from '../../mock/store';
+import type { Store } from '../../mock/store';
 import type { Violation } from '../../contract-kit';
 import personas from '../../fixtures/personas.json';
 
@@ -92,9 +94,16 @@ export function testMock(overrides: ConfigInput = {}, { hooks = true }: { hooks?
   if (hooks) {
     afterEach(() => {
       expect(violations).toEqual([]);
-      mock.services.store.reset();
+      void mock.services.store.reset();
       mock.services.clock.resume();
     });
   }
   return { ...mock, clock, violations, observed, logs, call, token };
+}
+
+/** The maps of a mock's memory store (the default), for tests that look inside it. */
+export function memoryOf(mock: MockApp): Store {
+  const { store } = mock.services;
+  if (!(store instanceof MemoryStore)) throw new Error(`the mock's store is ${store.kind}, not memory`);
+  return store.data;
 }

@@ -1,7 +1,7 @@
 /**
  * A real Redis for the tests of the shared store (issue 12): Debian's `redis-server`, started by the test
  * itself on a free 127.0.0.1 port, with a working folder of its own under the run's TMPDIR
- * (global-setup.js) and nothing persisted (`--save ''`, `--appendonly no`), so the run's TMPDIR is empty
+ * (global-setup.js) and nothing persisted (`--save ''`, `--appendonly no`, unless a test asks for `persist`), so the run's TMPDIR is empty
  * at the end. Never a system service and never a shared instance: every server here is a child process of
  * the test file, stopped by its PID.
  *
@@ -81,7 +81,8 @@ export interface RedisServer {
   output(): string;
   /**
    * An outage: stops the process (SIGTERM, or `signal`, and waits for it to exit) but keeps its port
-   * number and folder, so `restart()` brings the same address back. Nothing is persisted, so the data goes.
+   * number and folder, so `restart()` brings the same address back. The data goes, unless the server was
+   * started with `persist` (then a SIGTERM keeps everything it answered).
    */
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** The recovery: starts it again on the same port and waits until it answers PING. */
@@ -141,10 +142,13 @@ export function ping(port: number, timeoutMs = 1000): Promise<boolean> {
 
 /**
  * Starts a redis-server on a free 127.0.0.1 port (or `options.port`) and waits until it answers PING.
+ * With `options.persist`, every write is appended to a file in its folder and synced before the answer
+ * (`--appendonly yes --appendfsync always`), so `stop()` then `restart()` is an outage of a production
+ * Redis, not a loss of its data.
  * @throws Error when redis-server is not installed (naming .ci/run), or does not come up within 15 s
  *   (with its output).
  */
-export async function startRedis(options: { port?: number } = {}): Promise<RedisServer> {
+export async function startRedis(options: { port?: number; persist?: boolean } = {}): Promise<RedisServer> {
   const bin = redisServerPath();
   if (!bin) {
     throw new Error(
@@ -171,7 +175,8 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
         '--save',
         '',
         '--appendonly',
-        'no',
+        options.persist ? 'yes' : 'no',
+        ...(options.persist ? ['--appendfsync', 'always'] : []),
         '--daemonize',
         'no',
       ],

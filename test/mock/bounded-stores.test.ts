@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { testMock } from '../helpers/mock';
+import { memoryOf, testMock } from '../helpers/mock';
 import { APPROVE, bearer, discover, login, newKey } from '../helpers/operations';
 import { Store } from '../../mock/store';
 import type { OtpChallenge, PaymentRecord } from '../../mock/store';
@@ -40,7 +40,7 @@ test('a refresh token is refused and swept once its family outlives refreshToken
   expect(res.status).toBe(400);
   expect(res.body.error).toBe('invalid_grant');
   await login(mock, 'basic');
-  expect(mock.services.store.refreshTokens.size).toBe(1);
+  expect(memoryOf(mock).refreshTokens.size).toBe(1);
 });
 
 test('expired refresh tokens are swept by the next login even if never presented again', async () => {
@@ -48,8 +48,8 @@ test('expired refresh tokens are swept by the next login even if never presented
   await login(mock, 'in-debt');
   mock.clock.advance(3601);
   await login(mock, 'basic');
-  expect(mock.services.store.refreshTokens.size).toBe(1);
-  expect(mock.services.store.refreshFamilies.size).toBe(1);
+  expect(memoryOf(mock).refreshTokens.size).toBe(1);
+  expect(memoryOf(mock).refreshFamilies.size).toBe(1);
 });
 
 test('a login beyond refreshTokensPerAccount revokes the oldest refresh token of that account only', async () => {
@@ -95,7 +95,7 @@ test('an account keeps its newest paymentsPerAccount payments, and ListPayments 
   expect(list.body.items.map((p: { paymentId: string }) => p.paymentId)).toEqual([ids[4], ids[3], ids[2]]);
   const dropped = await mock.call('get', `${PAYMENTS}/${ids[0]}`).set(bearer(estate.token));
   expect(dropped.status).toBe(404);
-  const { store } = mock.services;
+  const store = memoryOf(mock);
   expect(store.payments.size).toBe(3);
   expect(store.idempotency.size).toBe(3);
   expect(store.usedUtrns.size).toBe(3);
@@ -226,7 +226,7 @@ test('ListPayments pages through 50,000 stored payments newest first, with and w
   const me = (await big.call('get', '/api/identity/customers/me').set(bearer(estate.token))).body;
   const accountIndex = big.services.world.findAccountByNumber(me.accountNumber)!;
   const N = 50_000;
-  for (let i = 0; i < N; i++) big.services.store.addPayment(accountIndex, record(i, meters[i % 2]!));
+  for (let i = 0; i < N; i++) memoryOf(big).addPayment(accountIndex, record(i, meters[i % 2]!));
   const list = async (query: Record<string, unknown>) => {
     const res = await big.call('get', PAYMENTS).query(query).set(bearer(estate.token));
     expect(res.status).toBe(200);

@@ -5,7 +5,7 @@ import { SignJWT } from 'jose';
 import { exportState } from '../../mock/scenario/state';
 import { personasWithIds } from '../../mock/admin/personas';
 import type { OperationSpec } from '../../contract-kit';
-import { testMock } from '../helpers/mock';
+import { memoryOf, testMock } from '../helpers/mock';
 import { discover, login, newKey, otpToken } from '../helpers/operations';
 import type { BearerKind, FuzzRequest, FuzzWorld } from '../helpers/fuzz';
 import { keyAllows, keyFor, requestArbitrary } from '../helpers/fuzz';
@@ -35,7 +35,8 @@ const PATH = process.env.FUZZ_PATH;
 const STATS: Record<string, number> | undefined = process.env.FUZZ_STATS ? {} : undefined;
 
 const mock = testMock({}, { hooks: false });
-const { store } = mock.services;
+/** The memory store's maps: the parts a client can observe are compared before and after a request. */
+const store = memoryOf(mock);
 
 /**
  * What a rejected request may change, by operationId and problem type, and why (README "Testing
@@ -79,8 +80,8 @@ type SnapshotPart =
   | 'generation'
   | 'faults';
 
-function snapshot(): Record<SnapshotPart, string> {
-  const state = exportState(mock.services);
+async function snapshot(): Promise<Record<SnapshotPart, string>> {
+  const state = await exportState(mock.services);
   const declined = state.payments.filter((p) => p.payment.status === 'DECLINED');
   const others = state.payments.filter((p) => p.payment.status !== 'DECLINED');
   return {
@@ -155,7 +156,7 @@ beforeAll(async () => {
   expect(mock.violations).toEqual([]);
 }, 30_000);
 
-afterAll(() => {
+afterAll(async () => {
   if (STATS)
     console.log(
       Object.entries(STATS)
@@ -163,7 +164,7 @@ afterAll(() => {
         .map(([k, n]) => `${k}: ${n}`)
         .join('\n'),
     );
-  store.reset();
+  await mock.services.store.reset();
 });
 
 /** Sends a generated request to the in-process mock. */
@@ -211,12 +212,12 @@ function gatewayJsonAllowed(op: OperationSpec, req: FuzzRequest, res: Response):
   );
 }
 
-function check(
+async function check(
   op: OperationSpec,
   req: FuzzRequest,
   res: Response,
   before: Record<SnapshotPart, string>,
-): void {
+): Promise<void> {
   const fail = (why: string): never => {
     throw new Error(`${op.operationId}: ${why}\n${describeExchange(req, res)}`);
   };
@@ -241,7 +242,7 @@ function check(
       fail(`a ${res.status} that is not application/problem+json`);
     }
   }
-  const after = snapshot();
+  const after = await snapshot();
   for (const part of Object.keys(before) as SnapshotPart[]) {
     if (before[part] === after[part]) continue;
     const allowed = ALLOWED_ON_REJECTION.some(
@@ -266,11 +267,11 @@ test.each(operations.map((op) => [op.operationId, op] as const))(
     await fc.assert(
       fc.asyncProperty(requestArbitrary(mock.contract.contract, op, world), async (req) => {
         mock.violations.length = 0;
-        const before = snapshot();
+        const before = await snapshot();
         const res = await send(req);
         if (STATS)
           STATS[`${op.operationId} ${res.status}`] = (STATS[`${op.operationId} ${res.status}`] ?? 0) + 1;
-        check(op, req, res, before);
+        await check(op, req, res, before);
       }),
       {
         seed: SEED,

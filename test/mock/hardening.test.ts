@@ -31,7 +31,7 @@ test.each([
 ])('a token with %s is invalid even when correctly signed', async (_name, claims, withExp) => {
   const me = (await mock.call('get', '/api/identity/customers/me').set(bearer(await mock.token('basic'))))
     .body;
-  let jwt = new SignJWT({ ...claims, acct: me.accountNumber, gen: mock.services.store.generation })
+  let jwt = new SignJWT({ ...claims, acct: me.accountNumber, gen: mock.services.store.generation() })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(me.customerId)
     .setIssuer('procode-mock')
@@ -235,7 +235,7 @@ test('after a reset the same calls give the same ids again', async () => {
 async function forged(times: { iat: number; exp: number; nbf?: number }): Promise<string> {
   const me = (await mock.call('get', '/api/identity/customers/me').set(bearer(await mock.token('basic'))))
     .body;
-  let jwt = new SignJWT({ scope: 'customer', acct: me.accountNumber, gen: mock.services.store.generation })
+  let jwt = new SignJWT({ scope: 'customer', acct: me.accountNumber, gen: mock.services.store.generation() })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(me.customerId)
     .setIssuer('procode-mock')

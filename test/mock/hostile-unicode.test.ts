@@ -1,4 +1,4 @@
-import { CLIENT, persona, testMock } from '../helpers/mock';
+import { CLIENT, memoryOf, persona, testMock } from '../helpers/mock';
 import { pointer, wellFormed } from '../../contract-kit';
 
 /**
@@ -65,7 +65,7 @@ test('a password with a lone surrogate escape is refused (400 malformed-json), n
   expect(res.status).toBe(400);
   expect(res.body.type).toBe('https://procode.example/problems/malformed-json');
   expect(res.body.detail).toMatch(/unpaired surrogate/);
-  expect(mock.services.store.registrations.size).toBe(0);
+  expect(memoryOf(mock).registrations.size).toBe(0);
 });
 
 test('a surrogate pair written as escapes is a character like any other: Register accepts it', async () => {
@@ -90,7 +90,7 @@ test('a JSON body that is not valid UTF-8 is refused (400 malformed-json), not r
   expect(res.status).toBe(400);
   expect(res.body.type).toBe('https://procode.example/problems/malformed-json');
   expect(res.body.detail).toMatch(/not valid UTF-8/);
-  expect(mock.services.store.registrations.size).toBe(0);
+  expect(memoryOf(mock).registrations.size).toBe(0);
 });
 
 test('a form that is not valid UTF-8 is 400 invalid_request; the same bytes declared ISO-8859-1 are read', async () => {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import type { Test } from 'supertest';
-import { KEY, testMock } from '../helpers/mock';
+import { KEY, memoryOf, testMock } from '../helpers/mock';
 import { OPERATIONS, bearer, send } from '../helpers/operations';
 import { GATEWAY_INVALID_KEY, expectGatewayError, expectProblem } from '../helpers/problems';
 import products from '../../fixtures/products.json';
@@ -32,7 +32,7 @@ const listPremises = (key: string, token: string): Test =>
   request(mock.app).get(PREMISES).set('Ocp-Apim-Subscription-Key', key).set(bearer(token));
 
 /** Gateway counters of the store, as plain data. */
-const windows = (): Record<string, unknown> => Object.fromEntries(mock.services.store.gatewayWindows);
+const windows = (): Record<string, unknown> => Object.fromEntries(memoryOf(mock).gatewayWindows);
 
 function expectRateLimited(res: request.Response, seconds: number): void {
   expect(res.status).toBe(429);
@@ -205,7 +205,7 @@ test('rejected calls change nothing: not the windows, not the quota', async () =
   const before = windows();
   for (let i = 0; i < 3; i++) expect((await listPremises(LIMITED, token)).status).toBe(429);
   expect(windows()).toEqual(before);
-  expect(mock.services.store.gatewayWindows.get(`limited:quota:${LIMITED}`)?.calls).toBe(5);
+  expect(memoryOf(mock).gatewayWindows.get(`limited:quota:${LIMITED}`)?.calls).toBe(5);
 });
 
 test('a reset clears the gateway windows', async () => {

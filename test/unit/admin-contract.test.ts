@@ -244,6 +244,7 @@ test('every problem example names a catalogue type whose status is the response 
     'not-acceptable',
     'not-found',
     'payload-too-large',
+    'service-unavailable',
     'unauthorized',
     'unsupported-media-type',
     'validation-error',

@@ -1,5 +1,5 @@
 import type { Response } from 'supertest';
-import { CLIENT, persona, testMock } from '../../helpers/mock';
+import { CLIENT, memoryOf, persona, testMock } from '../../helpers/mock';
 import { commonErrorTests } from '../../helpers/common-errors';
 import {
   LOGIN_FAILURE_LIMIT,
@@ -523,25 +523,27 @@ test('the throttle leaves the refresh_token grant alone', async () => {
   expectToken(refreshed, 'customer');
 });
 
-test('the throttle keeps at most 10 failures per username and a bounded number of usernames, and a reset clears it', () => {
-  const { store } = mock.services;
-  for (let i = 0; i < 25; i++) recordLoginFailure(mock.services, basic.username);
+test('the throttle keeps at most 10 failures per username and a bounded number of usernames, and a reset clears it', async () => {
+  const store = memoryOf(mock);
+  for (let i = 0; i < 25; i++) await recordLoginFailure(mock.services, basic.username);
   expect(store.loginFailures.size).toBe(1);
   expect([...store.loginFailures.values()][0]).toHaveLength(LOGIN_FAILURE_LIMIT);
   // No personal data as keys: usernames are hashed.
   expect([...store.loginFailures.keys()].join()).not.toContain('example.com');
   mock.clock.advance(LOGIN_FAILURE_WINDOW_SECONDS);
   for (let i = 0; i < LOGIN_FAILURE_MAX_USERNAMES; i++)
-    recordLoginFailure(mock.services, `u${i}@example.com`);
+    await recordLoginFailure(mock.services, `u${i}@example.com`);
   // The expired entry was swept first, then nothing else was needed.
   expect(store.loginFailures.size).toBe(LOGIN_FAILURE_MAX_USERNAMES);
-  expect(loginRetryAfterSeconds(mock.services, basic.username)).toBeUndefined();
-  recordLoginFailure(mock.services, 'one-more@example.com');
+  expect(await loginRetryAfterSeconds(mock.services, basic.username)).toBeUndefined();
+  await recordLoginFailure(mock.services, 'one-more@example.com');
   expect(store.loginFailures.size).toBe(LOGIN_FAILURE_MAX_USERNAMES);
   // The least recently failed username was forgotten, the newest kept.
-  for (let i = 0; i < 9; i++) recordLoginFailure(mock.services, 'one-more@example.com');
-  expect(loginRetryAfterSeconds(mock.services, 'ONE-MORE@example.com')).toBe(LOGIN_FAILURE_WINDOW_SECONDS);
-  store.reset();
+  for (let i = 0; i < 9; i++) await recordLoginFailure(mock.services, 'one-more@example.com');
+  expect(await loginRetryAfterSeconds(mock.services, 'ONE-MORE@example.com')).toBe(
+    LOGIN_FAILURE_WINDOW_SECONDS,
+  );
+  await mock.services.store.reset();
   expect(store.loginFailures.size).toBe(0);
 });
 

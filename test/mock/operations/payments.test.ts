@@ -1,5 +1,5 @@
 import { isValidUtrn } from '../../../fixtures/domain';
-import { personas, testMock } from '../../helpers/mock';
+import { memoryOf, personas, testMock } from '../../helpers/mock';
 import { settleDuePayments } from '../../../mock/handlers/payments';
 import { commonErrorTests } from '../../helpers/common-errors';
 import { APPROVE, DECLINE, SAMPLE, bearer, discover, newKey } from '../../helpers/operations';
@@ -777,16 +777,16 @@ test('settleDuePayments settles due payments for callers outside the handlers, a
   const estate = await discover(mock, 'basic');
   const meter = estate.device('ESME').deviceId;
   const paid = await pay(estate.token, pendingTopUp(meter, 700));
-  const { store } = mock.services;
-  expect(settleDuePayments(mock.services)).toBe(0);
+  const store = memoryOf(mock);
+  expect(await settleDuePayments(mock.services)).toBe(0);
   mock.clock.advance(30);
   expect(store.payments.get(paid.body.paymentId)!.payment.status).toBe('PENDING');
-  expect(settleDuePayments(mock.services)).toBe(1);
+  expect(await settleDuePayments(mock.services)).toBe(1);
   expect(store.payments.get(paid.body.paymentId)!.payment.status).toBe('APPLIED');
-  expect(settleDuePayments(mock.services)).toBe(0);
+  expect(await settleDuePayments(mock.services)).toBe(0);
   await pay(estate.token, pendingTopUp(meter, 700));
   expect(store.pendingPayments.size).toBe(1);
-  store.reset();
+  await mock.services.store.reset();
   expect(store.pendingPayments.size).toBe(0);
 });
 

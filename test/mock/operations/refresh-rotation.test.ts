@@ -1,5 +1,5 @@
 import type { Response } from 'supertest';
-import { CLIENT, testMock } from '../../helpers/mock';
+import { CLIENT, memoryOf, testMock } from '../../helpers/mock';
 import { bearer, login } from '../../helpers/operations';
 import { expectNotLogged, expectOAuthProblem } from '../../helpers/problems';
 import { REFRESH_RETIRED_PER_FAMILY } from '../../../mock/store';
@@ -86,7 +86,7 @@ test('a family remembers a bounded number of retired tokens', async () => {
   const first = await login(mock, 'basic');
   let current: string = first.body.refresh_token;
   for (let i = 0; i < REFRESH_RETIRED_PER_FAMILY + 5; i++) current = expectRefreshed(await refresh(current));
-  const { store } = mock.services;
+  const store = memoryOf(mock);
   expect(store.refreshFamilies.size).toBe(1);
   expect([...store.refreshFamilies.values()][0]!.tokens).toHaveLength(REFRESH_RETIRED_PER_FAMILY + 1);
   expect(store.refreshTokens.size).toBe(REFRESH_RETIRED_PER_FAMILY + 1);
