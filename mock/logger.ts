@@ -62,13 +62,24 @@ export function prettyMessage(log: Record<string, unknown>, messageKey: string):
 export const LOG_BUFFER_BYTES = 4096;
 /** Longest a gathered line waits before it is written anyway, in ms. */
 export const LOG_FLUSH_MS = 100;
+/**
+ * Largest write, in bytes: sonic-boom measures the string being gathered again for every line, so a
+ * small chunk keeps that cheap while a write is in flight.
+ */
+export const LOG_WRITE_MAX_BYTES = 8192;
+/**
+ * Lines held while stdout does not take them (a log reader that stalls), in bytes; beyond it lines are
+ * dropped rather than the process growing or blocking.
+ */
+export const LOG_HELD_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
- * A logger for the mock at `config.logLevel`: JSON lines on stdout, gathered into one synchronous write
- * of `LOG_BUFFER_BYTES` or every `LOG_FLUSH_MS` (a write per request line cost a quarter of the
- * throughput at the default level; asynchronous writes let sonic-boom's buffer grow to 16 KiB while one
- * was in flight, and it measures that buffer again for every line: bench/), or pino-pretty lines when
- * `pretty`. Call `logger.flush(cb)` before the process exits.
+ * A logger for the mock at `config.logLevel`: JSON lines on stdout, written asynchronously (a stdout
+ * nobody reads must not freeze the mock: a synchronous write blocks the event loop once the pipe is
+ * full) and gathered into writes of `LOG_BUFFER_BYTES` to `LOG_WRITE_MAX_BYTES`, or every `LOG_FLUSH_MS`
+ * (a write per request line cost a quarter of the throughput at the default level, bench/); at most
+ * `LOG_HELD_MAX_BYTES` wait for a stalled reader. Or pino-pretty lines when `pretty`. Call
+ * `logger.flush(cb)` before the process exits.
  * @param destination where to write instead of stdout (tests).
  */
 export function createLogger(
@@ -82,8 +93,10 @@ export function createLogger(
       destination ??
         pino.destination({
           dest: 1,
-          sync: true,
+          sync: false,
           minLength: LOG_BUFFER_BYTES,
+          maxWrite: LOG_WRITE_MAX_BYTES,
+          maxLength: LOG_HELD_MAX_BYTES,
           periodicFlush: LOG_FLUSH_MS,
         }),
     );

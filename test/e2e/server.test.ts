@@ -1,8 +1,11 @@
 import { ResourceOwnerPassword } from 'simple-oauth2';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import personas from '../../fixtures/personas.json';
-import { startServer } from '../helpers/server';
+import { ROOT, startServer } from '../helpers/server';
 import type { RunningServer } from '../helpers/server';
 
 /**
@@ -173,3 +176,40 @@ test('SIGTERM stops the server cleanly with exit code 0, writing every log line 
   expect(lines.some((l) => l.requestId === 'last-before-sigterm')).toBe(true);
   expect(lines.at(-1)?.msg).toBe('shutting down');
 });
+
+test('a mock whose stdout nobody reads keeps answering (log lines wait or drop; the event loop never blocks)', async () => {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  // stdout is a pipe this test never reads: it fills after 64 KiB of log lines.
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'mock', 'main.js')], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    for (let tries = 0; ; tries++) {
+      const up = await fetch(`${url}/__admin/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) break;
+      if (tries > 600) throw new Error('the mock did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // About 2,000 request lines (over 400 KiB): far more than the pipe holds.
+    let answered = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = 0; i < 100; i++) {
+        const res = await fetch(`${url}/api/energy/premises`, { headers: key });
+        await res.arrayBuffer();
+        if (res.status === 401) answered += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, worker));
+    expect(answered).toBe(2000);
+  } finally {
+    child.kill('SIGKILL');
+  }
+}, 90_000);
