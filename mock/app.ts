@@ -165,7 +165,7 @@ export function createApp(options: AppOptions = {}): MockApp {
     if (!journaled && !logRequests) return;
     // One listener for both: 'close' follows 'finish' on the next tick, and also fires for a connection
     // a fault rule dropped, which never 'finish'es (journaled with status 0, not logged).
-    res.once('close', () => {
+    res.on('close', () => {
       const locals = res.locals as PipelineLocals;
       const durationMs = performance.now() - started;
       if (journaled) {

@@ -53,6 +53,35 @@ export function readPreferences(
   header: string | string[] | undefined,
   query: Record<string, unknown>,
 ): Preferences {
+  if (
+    query[PREFER_QUERY.code] === undefined &&
+    query[PREFER_QUERY.example] === undefined &&
+    query[PREFER_QUERY.delay] === undefined
+  ) {
+    if (header === undefined) return NO_PREFERENCES;
+    if (typeof header === 'string') {
+      const known = rememberedPreferences.get(header);
+      if (known) return known;
+      const prefs = Object.freeze(parsePreferences(header, query));
+      if (rememberedPreferences.size >= PREFER_VALUES_KEPT) rememberedPreferences.clear();
+      rememberedPreferences.set(header, prefs);
+      return prefs;
+    }
+  }
+  return parsePreferences(header, query);
+}
+
+/** Distinct `Prefer` values whose preferences are remembered; the map starts again when full. */
+export const PREFER_VALUES_KEPT = 256;
+const NO_PREFERENCES: Preferences = Object.freeze({});
+/** Preferences of `Prefer` values seen lately (a suite sends the same few on every request). */
+const rememberedPreferences = new Map<string, Preferences>();
+
+/** `readPreferences` without the memory. */
+function parsePreferences(
+  header: string | string[] | undefined,
+  query: Record<string, unknown>,
+): Preferences {
   const fromHeader = parsePreferHeader(header);
   const errors: FieldError[] = [];
   const take = (name: keyof typeof PREFER_QUERY): { value: string; at: FieldError['in'] } | undefined => {

@@ -179,7 +179,7 @@ function pipeline(
     const run = (): void => {
       c.active = true;
       if (last) res.shouldKeepAlive = false;
-      res.once('close', () => {
+      res.on('close', () => {
         c.active = false;
         next(socket, c);
       });

@@ -199,3 +199,29 @@ test('the subscription key in the query still works beside the __ parameters', a
     .set('Authorization', `Bearer ${await basicToken()}`);
   expect(res.status).toBe(403);
 });
+
+test('the same Prefer value answers alike every time, a bad one included, and the query still counts without it', async () => {
+  const token = await basicToken();
+  const meter = (await discover(mock, 'basic')).device('ESME').deviceId;
+  const balance = (prefer?: string, query = '') => {
+    const req = mock
+      .call('get', `/api/energy/devices/${meter}/balance${query}`)
+      .set('Authorization', `Bearer ${token}`);
+    return prefer === undefined ? req : req.set('Prefer', prefer);
+  };
+  for (let i = 0; i < 3; i++) {
+    expectValidationError(await balance('delay=soon'), [
+      { in: 'header', pointer: '#/prefer', detail: /milliseconds/ },
+    ]);
+    const forced = await balance('code=500');
+    expectProblem(forced, 'internal-error');
+    expect(forced.headers['preference-applied']).toBe('code=500');
+    const plain = await balance();
+    expect(plain.status).toBe(200);
+    expect(plain.headers['preference-applied']).toBeUndefined();
+    const byQuery = await balance(undefined, '?__code=500');
+    expectProblem(byQuery, 'internal-error');
+    // The header wins over the query (RFC 7240 first, then the stand-in parameters).
+    expect((await balance('code=500', '?__code=503')).headers['preference-applied']).toBe('code=500');
+  }
+});
