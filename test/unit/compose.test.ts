@@ -6,9 +6,12 @@
  * host ports, each started once Valkey is healthy. test/e2e/replicas.test.ts runs two mocks with the
  * environment read from here against a real redis-server.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { activeServices, containerEnv, imageEnv, loadCompose } from '../helpers/compose';
 import type { ComposeService } from '../helpers/compose';
 
+const ROOT = join(__dirname, '..', '..');
 const compose = loadCompose();
 const services = compose.services;
 const service = (name: string): ComposeService => {
@@ -122,6 +125,41 @@ describe('docker-compose.yml, profile shared', () => {
   test('each replica starts only once Valkey is healthy (a store unreachable at start-up is exit 2)', () => {
     for (const name of REPLICAS) {
       expect(service(name).depends_on).toEqual({ valkey: { condition: 'service_healthy' } });
+    }
+  });
+});
+
+describe("the README's compose commands", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const commands = [...readme.matchAll(/^(docker compose [^\n#]*?)\s*(?:#.*)?$/gm)].map((m) => m[1]!);
+
+  test('name only profiles and services that docker-compose.yml has', () => {
+    expect(commands.length).toBeGreaterThan(3);
+    const profiles = new Set(Object.values(services).flatMap((s) => s.profiles ?? []));
+    for (const command of commands) {
+      const words = command.split(/\s+/).slice(2);
+      // Global options first (`--profile <name>`), then the subcommand and its words.
+      while (words[0] === '--profile') expect(profiles).toContain(words.splice(0, 2)[1]);
+      const [subcommand, ...rest] = words;
+      // These take services (a flag's value too: `--exit-code-from contract`); `cp` and `exec` take more.
+      if (!['up', 'build', 'start', 'stop', 'restart', 'logs', 'ps', 'down', 'rm'].includes(subcommand!))
+        continue;
+      for (const word of rest.filter((w) => !w.startsWith('-')))
+        expect(Object.keys(services)).toContain(word);
+    }
+  });
+
+  test('start the shared replicas with their profile, and say where they answer', () => {
+    const section = readme.slice(readme.indexOf('## Replicas sharing state'), readme.indexOf('## Docker'));
+    expect(section).toMatch(/docker compose build mock\b/);
+    expect(section).toMatch(/docker compose --profile shared up -d valkey mock-a mock-b/);
+    for (const name of REPLICAS) {
+      const host = mapping(service(name).ports![0]!).host;
+      expect(section).toContain(`http://127.0.0.1:${host}`);
+    }
+    // Commands other than `up` do not enable a profile by naming its services: each carries it.
+    for (const command of commands.filter((c) => /\b(mock-a|mock-b|valkey)\b/.test(c))) {
+      expect(command).toContain('--profile shared');
     }
   });
 });
