@@ -109,7 +109,7 @@ describe('docker-compose.yml, profile shared', () => {
     }
   });
 
-  test('the replicas publish 4011 and 4012 (not the default mock 4010) to the port the image listens on', () => {
+  test('the replicas publish 4051 and 4052 (not the default mock 4010) to the port the image listens on', () => {
     const published = REPLICAS.map((name) => {
       const ports = service(name).ports ?? [];
       expect(ports).toHaveLength(1);
@@ -118,7 +118,7 @@ describe('docker-compose.yml, profile shared', () => {
       expect(containerEnv(service(name)).PORT ?? imageEnv().PORT).toBe(String(container));
       return host;
     });
-    expect(published).toEqual([4011, 4012]);
+    expect(published).toEqual([4051, 4052]);
     expect(published).not.toContain(mapping(service('mock').ports![0]!).host);
   });
 
