@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import personas from '../../fixtures/personas.json';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { containerEnv, loadCompose, onLoopback } from '../helpers/compose';
 import { describeWithRedis, startRedis } from '../helpers/redis-server';
 import type { RedisServer } from '../helpers/redis-server';
 import { startServer } from '../helpers/server';
@@ -12,6 +13,11 @@ import type { RunningServer } from '../helpers/server';
  * real redis-server (started here, with its writes synced to a file so a stop and restart is an outage,
  * not a loss of data). What a team running the mock with two replicas behind a load balancer sees: a
  * client's requests may land on either, and the answers are those of one mock.
+ *
+ * Each replica runs as the image's entrypoint does (`cli.js serve`) with the environment a container of
+ * docker-compose.yml's `shared` profile gets (the image's ENV, then `mock-a`'s or `mock-b`'s
+ * `environment`, with no PROCODE_TOKEN_SECRET in the shell), changed only to run here: HOST and PORT on
+ * loopback, and PROCODE_STORE's host and port moved from the `valkey` service to this redis-server.
  */
 jest.setTimeout(60_000);
 
@@ -91,7 +97,19 @@ interface TopUp {
 
 describeWithRedis('two mock replicas sharing one Redis', () => {
   let redis: RedisServer;
-  const env = (): Record<string, string> => ({ SEED: '42', PROCODE_STORE: redis.url });
+  const compose = loadCompose();
+  /** A container of `replica` (docker-compose.yml), on loopback. */
+  const env = (replica: 'mock-a' | 'mock-b'): Record<string, string> => {
+    const container = containerEnv(compose.services[replica]!);
+    return {
+      ...container,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      PROCODE_STORE: onLoopback(container.PROCODE_STORE!, redis.port),
+    };
+  };
+  const startReplica = (replica: 'mock-a' | 'mock-b'): Promise<RunningServer> =>
+    startServer(env(replica), ['serve']);
   let a: RunningServer;
   let b: RunningServer;
   let meterId = '';
@@ -99,8 +117,9 @@ describeWithRedis('two mock replicas sharing one Redis', () => {
 
   beforeAll(async () => {
     redis = await startRedis({ persist: true });
-    // No --token-secret: the replicas sign with the key the first of them stored in Redis (SET NX).
-    [a, b] = await Promise.all([startServer(env()), startServer(env())]);
+    // No token secret (compose passes an empty one): the replicas sign with the key the first of them
+    // stored in Redis (SET NX).
+    [a, b] = await Promise.all([startReplica('mock-a'), startReplica('mock-b')]);
   }, 90_000);
 
   afterAll(async () => {
@@ -295,7 +314,7 @@ describeWithRedis('two mock replicas sharing one Redis', () => {
     }
     const token = (await login(a.base, 'basic')).body.access_token as string;
     expect(await credit(b.base, token, meterId)).toBe(seeded);
-    const c = await startServer(env());
+    const c = await startReplica('mock-b');
     try {
       const me = await api(c.base, '/api/identity/customers/me', { headers: bearer(token) });
       expect(me.status).toBe(200);
