@@ -9,11 +9,12 @@
  *    request to stdout, here a pipe that another process, `cat > /dev/null`, reads as a container
  *    runtime's log driver or a log shipper would), at info with stdout to /dev/null, and at warn (no
  *    request lines), with scenario control on: a fault rule (on another operation), `Prefer: delay=0`,
- *    the journal. The four servers run side by side and are loaded in turn, round after round (ROUNDS),
- *    each round starting with the next one, so a change in the machine's other load hits them alike;
- *    each round gives the ratios mock/hello of req/s and p99, and the figures are the medians of the
- *    rounds (targets, at the default info: req/s >= 0.7, p99 <= 2).
- *    Every mock reply must be 200.
+ *    the journal. The four servers run side by side, each warmed up once; then ROUNDS rounds of short
+ *    runs: the hello world, then the three mocks (a different one first each round), and the hello world
+ *    again after the last. Each mock run is compared with the hello world interpolated between the hello
+ *    runs before and after it, so the shared machine's drift in speed (which moved a 5 s run of the same
+ *    server by up to 60%) cancels out; the figures are the medians of those per-run ratios (targets, at
+ *    the default info: req/s >= 0.7, p99 <= 2). Every mock reply must be 200.
  *
  * 3. Soak (bench/soak.ts): a mixed workload for `--soak <s>` (default 300); throughput of the first and
  *    last minute (fifth, when shorter) and RSS after a GC at start and end.
@@ -50,10 +51,12 @@ const LARGE_WORLD = 1_000_000;
 const SCALE_REPEATS = 3;
 const WARM_UP_REQUESTS = 3_000;
 const CONNECTIONS = 50;
-/** Length of the discarded load run before each measured one, in s. */
-const LOAD_WARM_UP_S = 1;
-/** Rounds of the throughput runs: each server is loaded once per round, in turn. */
-const ROUNDS = 5;
+/** Seconds per measured load run: short runs, many rounds, so the machine's drift splits evenly. */
+const DEFAULT_DURATION_S = 3;
+/** Length of the discarded load run of each server before the first round, in s. */
+const LOAD_WARM_UP_S = 2;
+/** Rounds of the throughput runs: the hello world, then each mock, loaded in turn. */
+const ROUNDS = 8;
 const HEALTH_POLL_MS = 5;
 
 /** Targets of docs (ratios from the same run). */
@@ -151,14 +154,14 @@ interface ThroughputResult {
   all200: boolean;
 }
 
-/** Seconds per load run from `--duration <s>`, `--duration=<s>` or `BENCH_DURATION`; default 5. */
+/** Seconds per load run from `--duration <s>`, `--duration=<s>` or `BENCH_DURATION`; default `DEFAULT_DURATION_S`. */
 function durationSeconds(argv: readonly string[], env: NodeJS.ProcessEnv): number {
   let raw: string | undefined = env.BENCH_DURATION;
   argv.forEach((arg, i) => {
     if (arg === '--duration') raw = argv[i + 1];
     else if (arg.startsWith('--duration=')) raw = arg.slice('--duration='.length);
   });
-  if (raw === undefined || raw === '') return 5;
+  if (raw === undefined || raw === '') return DEFAULT_DURATION_S;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 60) {
     throw new Error(`--duration must be a whole number of seconds from 1 to 60, got "${raw}"`);
@@ -290,8 +293,8 @@ async function measureScale(notes: string[]): Promise<ScaleResult> {
 }
 
 /**
- * A discarded 1 s run, then a measured `durationS` run of CONNECTIONS connections against `url`, served
- * by `server` (whose CPU time is read around the measured run).
+ * A measured `durationS` run of CONNECTIONS connections against `url`, served by `server` (whose CPU time
+ * is read around the run). Each server had its `LOAD_WARM_UP_S` warm-up once, before the first round.
  */
 async function load(
   server: ServerProcess,
@@ -299,7 +302,6 @@ async function load(
   headers: Record<string, string>,
   durationS: number,
 ): Promise<LoadFigures> {
-  await autocannon({ url, headers, connections: CONNECTIONS, duration: LOAD_WARM_UP_S });
   const cpuBefore = server.cpuMs();
   const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: durationS });
   const cpuMs = server.cpuMs() - cpuBefore;
@@ -359,6 +361,21 @@ function medianRun(runs: readonly LoadFigures[]): LoadFigures {
 }
 
 /**
+ * The hello world's figures a fraction `at` (0 to 1) of the way from run `a` to run `b`, linearly: what
+ * it would have done while a mock was loaded between them, as the machine's speed drifted.
+ */
+function interpolate(a: LoadFigures, b: LoadFigures, at: number): LoadFigures {
+  const mix = (x: number, y: number): number => x + (y - x) * at;
+  return {
+    ...a,
+    rps: mix(a.rps, b.rps),
+    p50Ms: mix(a.p50Ms, b.p50Ms),
+    p99Ms: mix(a.p99Ms, b.p99Ms),
+    cpuUsPerRequest: mix(a.cpuUsPerRequest, b.cpuUsPerRequest),
+  };
+}
+
+/**
  * Throughput: hello world and the mock at its default settings (info, JSON lines to a pipe), at info
  * with stdout to /dev/null, and at warn, side by side, loaded in turn for ROUNDS rounds.
  */
@@ -386,17 +403,34 @@ async function measureThroughput(durationS: number, notes: string[]): Promise<Th
       'mock (info, stdout /dev/null)',
       'mock (warn)',
     ];
+    for (const { url, headers } of servers)
+      await autocannon({ url, headers, connections: CONNECTIONS, duration: LOAD_WARM_UP_S });
     const runs: LoadFigures[][] = servers.map(() => []);
+    /** Per mock run, the hello world's figures at that moment: interpolated between the two hello runs around it. */
+    const helloAt: LoadFigures[][] = servers.map(() => []);
+    const mocks = servers.length - 1;
+    const loadOne = async (i: number, round: number): Promise<LoadFigures> => {
+      const { server, url, headers } = servers[i]!;
+      const figures = await load(server, url, headers, durationS);
+      if (server.exitStatus()) throw new Error(`${server.name} died under load:\n${server.output()}`);
+      log(`throughput round ${round}/${ROUNDS}: ${names[i]} ${figures.rps} req/s, p99 ${figures.p99Ms} ms`);
+      return figures;
+    };
+    let helloBefore = await loadOne(0, 1);
+    runs[0]!.push(helloBefore);
     for (let round = 1; round <= ROUNDS; round++) {
-      // A different server goes first each round, so none is always loaded at the same moment.
-      const order = servers.map((_, i) => (i + round - 1) % servers.length);
-      for (const i of order) {
-        const { server, url, headers } = servers[i]!;
-        const figures = await load(server, url, headers, durationS);
-        if (server.exitStatus()) throw new Error(`${server.name} died under load:\n${server.output()}`);
+      // The hello world starts every round and ends the last; the mocks run in between, a different one
+      // first each round, so each mock run has a hello run at most `mocks` runs before and after it.
+      const order = Array.from({ length: mocks }, (_, k) => 1 + ((k + round - 1) % mocks));
+      const measured: [number, LoadFigures][] = [];
+      for (const i of order) measured.push([i, await loadOne(i, round)]);
+      const helloAfter = await loadOne(0, round);
+      runs[0]!.push(helloAfter);
+      measured.forEach(([i, figures], k) => {
         runs[i]!.push(figures);
-        log(`throughput round ${round}/${ROUNDS}: ${names[i]} ${figures.rps} req/s, p99 ${figures.p99Ms} ms`);
-      }
+        helloAt[i]!.push(interpolate(helloBefore, helloAfter, (k + 1) / (mocks + 1)));
+      });
+      helloBefore = helloAfter;
     }
     const [hello, info, infoDevNull, warn] = runs as [
       LoadFigures[],
@@ -404,18 +438,14 @@ async function measureThroughput(durationS: number, notes: string[]): Promise<Th
       LoadFigures[],
       LoadFigures[],
     ];
-    const perRound = (mock: LoadFigures[], f: (m: LoadFigures, h: LoadFigures) => number): number[] =>
-      mock.map((m, r) => round(f(m, hello[r]!), 3));
+    const perRound = (i: number, f: (m: LoadFigures, h: LoadFigures) => number): number[] =>
+      runs[i]!.map((m, r) => round(f(m, helloAt[i]![r]!), 3));
     const rps = (m: LoadFigures, h: LoadFigures): number => m.rps / h.rps;
-    const rpsRounds = {
-      info: perRound(info, rps),
-      infoDevNull: perRound(infoDevNull, rps),
-      warn: perRound(warn, rps),
-    };
+    const rpsRounds = { info: perRound(1, rps), infoDevNull: perRound(2, rps), warn: perRound(3, rps) };
     const rpsRatio = round(median(rpsRounds.info), 3);
-    const p99Ratio = round(median(perRound(info, (m, h) => m.p99Ms / Math.max(h.p99Ms, 1))), 3);
+    const p99Ratio = round(median(perRound(1, (m, h) => m.p99Ms / Math.max(h.p99Ms, 1))), 3);
     const cpuRatio = round(
-      median(perRound(info, (m, h) => m.cpuUsPerRequest / Math.max(h.cpuUsPerRequest, 0.1))),
+      median(perRound(1, (m, h) => m.cpuUsPerRequest / Math.max(h.cpuUsPerRequest, 0.1))),
       3,
     );
     const clean = (f: LoadFigures): boolean => f.non2xx === 0 && f.errors === 0 && f.timeouts === 0;
@@ -460,11 +490,10 @@ const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
 const int = (n: number): string => Math.round(n).toLocaleString('en-GB');
 
 /** The human-readable report. */
-function report(scale: ScaleResult, tp: ThroughputResult): string {
+/** The scale table. */
+function reportScale(scale: ScaleResult): string {
   const { small, large } = scale;
   const lines: string[] = [];
-  lines.push(`procode-mock benchmark (node ${process.version}, ${availableParallelism()} CPUs, loopback)`);
-  lines.push('');
   lines.push(
     `Scale: median of ${scale.repeats} alternating runs; RSS after ${int(scale.warmUpRequests)} warm-up requests`,
   );
@@ -499,10 +528,16 @@ function report(scale: ScaleResult, tp: ThroughputResult): string {
       ['RSS runs (MiB)', small.rssMiBRuns.join('/'), large.rssMiBRuns.join('/'), '', '', ''],
     ]),
   );
-  lines.push('');
+  return lines.join('\n');
+}
+
+/** The throughput tables. */
+function reportThroughput(tp: ThroughputResult): string {
+  const lines: string[] = [];
   lines.push(
-    `Throughput: ${tp.connections} connections, ${tp.durationS} s per run (after a ${LOAD_WARM_UP_S} s warm-up), ` +
-      `${tp.rounds} rounds of the four servers in turn (each row: its median round); ` +
+    `Throughput: ${tp.connections} connections, ${tp.durationS} s per run (after one ${LOAD_WARM_UP_S} s warm-up), ` +
+      `${tp.rounds} rounds of hello world then the three mocks (each row: its median run; ratios: each mock ` +
+      `run / the hello world interpolated around it, median); ` +
       `load average ${tp.loadAverage1m.start} -> ${tp.loadAverage1m.end}`,
   );
   const row = (name: string, f: LoadFigures): string[] => [
@@ -567,10 +602,11 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const durationS = durationSeconds(argv, process.env);
   const parts = benchParts(argv, process.env);
-  // Bounded: scale (~6 starts) plus ROUNDS x 4 load runs of durationS (+ warm-ups and starts), the soak
+  // Bounded: scale (~6 starts) plus ROUNDS x 4 + 1 load runs of durationS (+ warm-ups and starts), the soak
   // and the slow-client run, with slack.
   const budgetMs =
-    (90 + ROUNDS * 4 * (durationS + LOAD_WARM_UP_S) + (parts.soakS ?? 0) + (parts.slowS ?? 0) + 120) * 1000;
+    (90 + (ROUNDS * 4 + 1) * durationS + 4 * LOAD_WARM_UP_S + (parts.soakS ?? 0) + (parts.slowS ?? 0) + 120) *
+    1000;
   setTimeout(() => {
     process.stderr.write(`bench: over the time budget of ${budgetMs / 1000} s; stopping\n`);
     killAllChildren();
@@ -585,9 +621,11 @@ async function main(): Promise<number> {
   if (parts.slowS !== undefined) log(`slow clients for ${parts.slowS} s`);
   const slow = parts.slowS !== undefined ? await runSlowClients(parts.slowS) : undefined;
 
-  if (scale && throughput) process.stdout.write(`${report(scale, throughput)}\n`);
-  else if (scale || throughput)
-    process.stdout.write('(the scale and throughput table needs both: see the JSON)\n');
+  process.stdout.write(
+    `procode-mock benchmark (node ${process.version}, ${availableParallelism()} CPUs, loopback)\n`,
+  );
+  if (scale) process.stdout.write(`\n${reportScale(scale)}\n`);
+  if (throughput) process.stdout.write(`\n${reportThroughput(throughput)}\n`);
   for (const part of [soak, slow]) if (part) process.stdout.write(`\n${part.lines.join('\n')}\n`);
   for (const note of notes) process.stdout.write(`\nnote: ${note}\n`);
   const json = JSON.stringify({ scale, throughput, soak: soak?.result, slowClients: slow?.result });
