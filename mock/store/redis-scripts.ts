@@ -6,17 +6,42 @@
  * an argument where a script reaches keys named by stored data.
  */
 
-/** Shared helpers, prepended to scripts that drop a payment or a token family. */
+/**
+ * Shared helpers, prepended to scripts that count or drop refresh tokens or drop a payment. Refresh token
+ * families are counted for the global bound (`refreshTokensMax`, as `Store.addRefreshToken`): `rt-count`
+ * holds the tokens of every family, `fam-info` each family's token count (`<fid>:n`) and account
+ * (`<fid>:a`), `fam-order` the families in creation order (score: `fam-seq`), oldest first.
+ */
 const HELPERS = `
 local function drop_family(g, fid)
   local fk = g .. 'fam:' .. fid
+  local info = g .. 'fam-info'
   for _, t in ipairs(redis.call('LRANGE', fk, 0, -1)) do redis.call('DEL', g .. 'rt:' .. t) end
   redis.call('DEL', fk)
+  local n = tonumber(redis.call('HGET', info, fid .. ':n') or '0')
+  if n ~= 0 then redis.call('DECRBY', g .. 'rt-count', n) end
+  local acct = redis.call('HGET', info, fid .. ':a')
+  if acct then redis.call('LREM', g .. 'fams:' .. acct, 1, fid) end
+  redis.call('HDEL', info, fid .. ':n', fid .. ':a')
+  redis.call('ZREM', g .. 'fam-order', fid)
 end
-local function drop_payment(g, id)
+local function count_tokens(g, fid, by)
+  redis.call('HINCRBY', g .. 'fam-info', fid .. ':n', by)
+  redis.call('INCRBY', g .. 'rt-count', by)
+end
+local function bound_tokens(g, keep_fid, max)
+  while tonumber(redis.call('GET', g .. 'rt-count') or '0') > max do
+    local oldest = redis.call('ZRANGE', g .. 'fam-order', 0, 0)[1]
+    if not oldest or oldest == keep_fid then break end
+    drop_family(g, oldest)
+  end
+end
+local function drop_payment(g, id, unlist_account)
   local pj = redis.call('GET', g .. 'pay:' .. id)
+  redis.call('LREM', g .. 'pay-all', 1, id)
   if not pj then return end
   local p = cjson.decode(pj)
+  local acct = string.format('%d', p.accountIndex)
   redis.call('DEL', g .. 'pay:' .. id, g .. 'pend:' .. id)
   redis.call('ZREM', g .. 'pending', id)
   if type(p.payment.utrn) == 'string' then redis.call('SREM', g .. 'utrns', p.payment.utrn) end
@@ -24,8 +49,8 @@ local function drop_payment(g, id)
     local ik = g .. 'idem:' .. p.idempotencyKey
     if redis.call('HGET', ik, 'paymentId') == id then redis.call('DEL', ik) end
   end
-  redis.call('LREM', g .. 'pays:' .. string.format('%d', p.accountIndex) .. ':' .. p.payment.deviceId, 1, id)
-  redis.call('LREM', g .. 'pay-all', 1, id)
+  if unlist_account then redis.call('LREM', g .. 'pays:' .. acct, 1, id) end
+  redis.call('LREM', g .. 'pays:' .. acct .. ':' .. p.payment.deviceId, 1, id)
 end
 `;
 
@@ -177,7 +202,10 @@ return nil
 
 /**
  * A refresh token as its family's live one: KEYS token, family, account's families; ARGV token hash,
- * account, scope, expiresAt, family, TTL ms, tokens kept per family, families per account, g.
+ * account, scope, expiresAt, family, TTL ms, tokens kept per family, families per account, g, tokens in
+ * all (`refreshTokensMax`). Then the bounds, as `Store.addRefreshToken`: the family's oldest tokens beyond
+ * those kept, the account's oldest families beyond its bound, and the oldest families of every account
+ * while the tokens in all are over theirs (never the new token's own family).
  */
 export const REFRESH_ISSUE: Script = {
   numberOfKeys: 3,
@@ -185,29 +213,37 @@ export const REFRESH_ISSUE: Script = {
     HELPERS +
     `
 local g = ARGV[9]
-redis.call('HSET', KEYS[1], 'account', ARGV[2], 'scope', ARGV[3], 'expiresAt', ARGV[4], 'family', ARGV[5], 'retired', '0')
+local fid = ARGV[5]
+redis.call('HSET', KEYS[1], 'account', ARGV[2], 'scope', ARGV[3], 'expiresAt', ARGV[4], 'family', fid, 'retired', '0')
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 local n = redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
+count_tokens(g, fid, 1)
 while n > tonumber(ARGV[7]) do
   redis.call('DEL', g .. 'rt:' .. redis.call('LPOP', KEYS[2]))
+  count_tokens(g, fid, -1)
   n = n - 1
 end
 if n == 1 then
-  local m = redis.call('RPUSH', KEYS[3], ARGV[5])
+  redis.call('HSET', g .. 'fam-info', fid .. ':a', ARGV[2])
+  redis.call('ZADD', g .. 'fam-order', redis.call('INCR', g .. 'fam-seq'), fid)
+  local m = redis.call('RPUSH', KEYS[3], fid)
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
   while m > tonumber(ARGV[8]) do
     drop_family(g, redis.call('LPOP', KEYS[3]))
     m = m - 1
   end
 end
+bound_tokens(g, fid, tonumber(ARGV[10]))
 return 1
 `,
 };
 
 /**
  * Use (and with ARGV[2], rotate) a refresh token: KEYS token; ARGV now, new token hash or '', TTL ms,
- * tokens kept per family, g. Returns {'ok', account, scope, expiresAt, family}, {'unknown'} or {'reused'}.
+ * tokens kept per family, g, tokens in all (`refreshTokensMax`; a rotation applies it as a new login
+ * does, never dropping its own family). Returns {'ok', account, scope, expiresAt, family}, {'unknown'} or
+ * {'reused'}.
  */
 export const REFRESH_USE: Script = {
   numberOfKeys: 1,
@@ -226,10 +262,13 @@ if ARGV[2] ~= '' then
   redis.call('PEXPIRE', nk, ARGV[3])
   local fk = g .. 'fam:' .. h[4]
   local n = redis.call('RPUSH', fk, ARGV[2])
+  count_tokens(g, h[4], 1)
   while n > tonumber(ARGV[4]) do
     redis.call('DEL', g .. 'rt:' .. redis.call('LPOP', fk))
+    count_tokens(g, h[4], -1)
     n = n - 1
   end
+  bound_tokens(g, h[4], tonumber(ARGV[6]))
 end
 return {'ok', h[1], h[2], h[3], h[4]}
 `,
@@ -257,7 +296,8 @@ return {'fresh', b[1] or '', b[2] or '', b[3] or '0'}
  * unused, then write balance, payment, lists, key, pending entry, and drop the account's oldest beyond
  * its bound. KEYS idem, bal, pay, pays:<acct>, pays:<acct>:<dev>, utrns, pending, pend:<id>, pay-all,
  * bals; ARGV now, key lifetime ms, g, revision, balance JSON or '', changedAt, payment JSON, paymentId,
- * UTRN or '', fingerprint, dueAt or '', pending JSON, payments per account, deviceId, key TTL ms.
+ * UTRN or '', fingerprint, dueAt or '', pending JSON, payments per account, deviceId, key TTL ms,
+ * payments in all (`paymentsMax`: the oldest of any account dropped beyond it, as `Store.addPayment`).
  * Returns 'ok', 'claimed', 'conflict' or 'utrn'.
  */
 export const TOPUP_COMMIT: Script = {
@@ -289,8 +329,12 @@ if ARGV[11] ~= '' then
   redis.call('SET', KEYS[8], ARGV[12])
 end
 while n > tonumber(ARGV[13]) do
-  drop_payment(g, redis.call('LPOP', KEYS[4]))
+  drop_payment(g, redis.call('LPOP', KEYS[4]), false)
   n = n - 1
+end
+local max = tonumber(ARGV[16])
+while redis.call('LLEN', KEYS[9]) > max do
+  drop_payment(g, redis.call('LINDEX', KEYS[9], 0), true)
 end
 return 'ok'
 `,

@@ -450,6 +450,7 @@ export class RedisStore implements SharedStore {
         REFRESH_RETIRED_PER_FAMILY + 1,
         this.limits.refreshTokensPerAccount,
         this.g,
+        this.limits.refreshTokensMax,
       ),
     );
   }
@@ -463,6 +464,7 @@ export class RedisStore implements SharedStore {
         TTL_GRACE_MS * 24 * 31,
         REFRESH_RETIRED_PER_FAMILY + 1,
         this.g,
+        this.limits.refreshTokensMax,
       )) as string[];
       if (reply[0] !== 'ok') return { result: reply[0] as 'unknown' | 'reused' };
       const [, account, scope, expiresAt, family] = reply;
@@ -575,6 +577,7 @@ export class RedisStore implements SharedStore {
             this.limits.paymentsPerAccount,
             payment.deviceId,
             ttlMs + TTL_GRACE_MS,
+            this.limits.paymentsMax,
           );
           if (result === 'ok') {
             if (pending) this.snap.earliestDue = Math.min(this.snap.earliestDue, pending.dueAt);

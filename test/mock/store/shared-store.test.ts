@@ -8,7 +8,7 @@ import { ScenarioClock, ManualClock } from '../../../mock/clock';
 import { DEFAULTS } from '../../../mock/config';
 import { SeededRandom } from '../../../mock/random';
 import { MemoryStore, RedisStore, StoreUnavailable } from '../../../mock/store';
-import type { PaymentRecord, SharedStore, TopUpRequest } from '../../../mock/store';
+import type { PaymentRecord, SharedStore, StoreLimits, TopUpRequest } from '../../../mock/store';
 import { RedisConnection, parseStoreUrl } from '../../../mock/store/redis-connection';
 import { describeWithRedis, startRedis } from '../../helpers/redis-server';
 import type { RedisServer } from '../../helpers/redis-server';
@@ -27,17 +27,28 @@ interface Harness {
 
 /** A top-up of `amount` pence on device `d1` of account 1 with key `key` (APPLIED, credit += amount). */
 function topUp(key: string, amount: number, fingerprint = `f-${amount}`): TopUpRequest {
+  return topUpOn(1, 'd1', key, amount, fingerprint);
+}
+
+/** A top-up of `amount` pence on `deviceId` of account `accountIndex` with key `key` (APPLIED). */
+function topUpOn(
+  accountIndex: number,
+  deviceId: string,
+  key: string,
+  amount: number,
+  fingerprint = `f-${amount}`,
+): TopUpRequest {
   return {
-    accountIndex: 1,
-    deviceId: 'd1',
-    key: `1:${key}`,
+    accountIndex,
+    deviceId,
+    key: `${accountIndex}:${key}`,
     fingerprint,
     now: NOW,
     decide: (current, mint) => {
       const state = current?.state ?? BALANCE;
       const payment: PaymentRecord = {
         paymentId: mint.paymentId(),
-        deviceId: 'd1',
+        deviceId,
         amountPence: amount,
         method: 'CARD',
         status: 'APPLIED',
@@ -56,13 +67,14 @@ function topUp(key: string, amount: number, fingerprint = `f-${amount}`): TopUpR
 const credit = async (store: SharedStore): Promise<number | undefined> =>
   ((await store.balance('d1'))?.state as { creditPence?: number } | undefined)?.creditPence;
 
+/** Opens a fresh store (its own namespace on Redis), with `limits` over the defaults, reset and begun. */
+type Open = (limits?: Partial<StoreLimits>) => Promise<Harness>;
+
 /** The table: each test gets a fresh, reset store. */
-function behaviour(make: () => Harness): void {
+function behaviour(open: Open): void {
   let h: Harness;
   beforeEach(async () => {
-    h = make();
-    await h.store.reset();
-    await h.store.begin();
+    h = await open();
   });
 
   test('register refuses a taken account or e-mail, and the registration reads back', async () => {
@@ -265,6 +277,59 @@ function behaviour(make: () => Harness): void {
     expect(h.store.faultsEmpty()).toBe(true);
   });
 
+  test('payments beyond paymentsMax in all accounts drop the oldest of any account, with its Idempotency-Key', async () => {
+    const { store } = await open({ paymentsMax: 3 });
+    const made = [];
+    for (let account = 1; account <= 4; account++)
+      made.push((await store.topUp(topUpOn(account, `d${account}`, 'k', 100 * account))).payment);
+    expect(await store.payment(made[0]!.paymentId)).toBeUndefined();
+    expect((await store.paymentPage(1, undefined, 0, 10)).total).toBe(0);
+    expect((await store.paymentPage(1, 'd1', 0, 10)).total).toBe(0);
+    for (let account = 2; account <= 4; account++)
+      expect((await store.paymentPage(account, undefined, 0, 10)).items).toEqual([made[account - 1]]);
+    expect((await store.exportOverlay(NOW)).payments.map((p) => p.payment.paymentId)).toEqual(
+      made.slice(1).map((p) => p.paymentId),
+    );
+    // Its key went with it: the same key and body make a new payment, which drops account 2's.
+    const again = await store.topUp(topUpOn(1, 'd1', 'k', 100));
+    expect(again.replayed).toBe(false);
+    expect(again.payment.paymentId).not.toBe(made[0]!.paymentId);
+    expect(await store.payment(made[1]!.paymentId)).toBeUndefined();
+    expect((await store.paymentPage(1, undefined, 0, 10)).total).toBe(1);
+  });
+
+  test('refresh tokens beyond refreshTokensMax in all accounts revoke the oldest logins, never the one rotating', async () => {
+    const { store } = await open({ refreshTokensMax: 3 });
+    const login = (token: string, accountIndex: number, family: string) =>
+      store.issueRefresh(token, { accountIndex, scope: 'customer', expiresAt: NOW + 60_000, family }, NOW);
+    const ok = { result: 'ok' };
+    await login('t1', 1, 'f1');
+    await login('t2', 2, 'f2');
+    await login('t3', 3, 'f3');
+    expect(await store.useRefresh('t1', NOW)).toMatchObject(ok);
+    await login('t4', 4, 'f4');
+    expect(await store.useRefresh('t1', NOW)).toEqual({ result: 'unknown' });
+    // Four tokens in all, but the oldest family is the one rotating: it stays.
+    expect(await store.useRefresh('t2', NOW, 't2b')).toMatchObject(ok);
+    expect(await store.useRefresh('t2b', NOW)).toMatchObject(ok);
+    await login('t5', 5, 'f5');
+    expect(await store.useRefresh('t2b', NOW)).toEqual({ result: 'unknown' });
+    for (const t of ['t3', 't4', 't5']) expect(await store.useRefresh(t, NOW)).toMatchObject(ok);
+  });
+
+  test("a login revoked by reuse no longer counts against its account's bound", async () => {
+    const { store } = await open({ refreshTokensPerAccount: 3 });
+    const login = (token: string, family: string) =>
+      store.issueRefresh(token, { accountIndex: 1, scope: 'customer', expiresAt: NOW + 60_000, family }, NOW);
+    await login('b', 'fb');
+    await login('c', 'fc');
+    await login('a', 'fa');
+    await store.useRefresh('a', NOW, 'a2');
+    expect(await store.useRefresh('a', NOW)).toEqual({ result: 'reused' });
+    await login('d', 'fd');
+    for (const t of ['b', 'c', 'd']) expect(await store.useRefresh(t, NOW)).toMatchObject({ result: 'ok' });
+  });
+
   test('the clock is shared through the store', async () => {
     h.clock.freeze(NOW + 5000);
     await h.store.saveClock(h.clock.snapshot());
@@ -277,7 +342,12 @@ function behaviour(make: () => Harness): void {
 
 describe('memory store', () => {
   const clock = new ScenarioClock(new ManualClock());
-  behaviour(() => ({ store: new MemoryStore(new SeededRandom(42)), clock }));
+  behaviour(async (limits) => {
+    const store = new MemoryStore(new SeededRandom(42), { limits: { ...DEFAULTS, ...limits } });
+    await store.reset();
+    await store.begin();
+    return { store, clock };
+  });
 });
 
 describeWithRedis('redis store', () => {
@@ -293,21 +363,21 @@ describeWithRedis('redis store', () => {
   });
 
   describe('behaviour', () => {
-    let current: Harness | undefined;
-    beforeEach(async () => {
+    behaviour(async (limits) => {
       const clock = new ScenarioClock(new ManualClock());
       const connection = await RedisConnection.open(parseStoreUrl(redis.url));
       const { store } = await RedisStore.open(connection, clock, {
         seed: 42,
         accounts: 1000,
         prefix: `t${prefix++}`,
-        limits: DEFAULTS,
+        limits: { ...DEFAULTS, ...limits },
         journalSize: 100,
       });
       opened.push({ store, clock });
-      current = { store, clock };
+      await store.reset();
+      await store.begin();
+      return { store, clock };
     });
-    behaviour(() => current!);
   });
 
   test('two stores on one namespace share state; another world size is refused', async () => {
