@@ -61,9 +61,11 @@ export interface Script {
 }
 
 /**
- * Per request: the generation, windows epoch and faults version (KEYS[1] meta), then the generation's
- * clock and earliest pending due time, and '1' when `meta` exists ('' when the server lost its data:
- * see RESTORE_META). ARGV[1] the namespace (`procode:{p:s}`).
+ * Per request, its one round trip before the handler: the generation, windows epoch and faults version
+ * (KEYS[1] meta), then the generation's clock and earliest pending due time, '1' when `meta` exists (''
+ * when the server lost its data: see RESTORE_META), then for each device in ARGV[2..] the balance overlay
+ * the request will read (state JSON, changedAt, revision; '', '', '0' when none is stored). ARGV[1] the
+ * namespace (`procode:{p:s}`).
  */
 export const SNAPSHOT: Script = {
   numberOfKeys: 1,
@@ -73,7 +75,28 @@ local gen = m[1] or '0'
 local g = ARGV[1] .. ':g' .. gen .. ':'
 local c = redis.call('HMGET', g .. 'clock', 'frozenAt', 'offsetMs')
 local p = redis.call('ZRANGE', g .. 'pending', 0, 0, 'WITHSCORES')
-return {gen, m[2] or '0', m[3] or '0', c[1] or '', c[2] or '', p[2] or '', m[1] and '1' or ''}
+local out = {gen, m[2] or '0', m[3] or '0', c[1] or '', c[2] or '', p[2] or '', m[1] and '1' or ''}
+for i = 2, #ARGV do
+  local b = redis.call('HMGET', g .. 'bal:' .. ARGV[i], 'state', 'changedAt', 'rev')
+  out[#out + 1] = b[1] or ''
+  out[#out + 1] = b[2] or ''
+  out[#out + 1] = b[3] or '0'
+end
+return out
+`,
+};
+
+/**
+ * Journal entries, newest last in ARGV[2..] (JSON, redacted), pushed onto the head of KEYS[1] in one step
+ * and the list cut to ARGV[1] entries (`--journal-size`): one command for every request answered in one
+ * turn of a replica's event loop.
+ */
+export const JOURNAL_PUSH: Script = {
+  numberOfKeys: 1,
+  lua: `
+redis.call('LPUSH', KEYS[1], unpack(ARGV, 2))
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+return 1
 `,
 };
 
@@ -275,8 +298,9 @@ return {'ok', h[1], h[2], h[3], h[4]}
 };
 
 /**
- * Before a top-up: KEYS Idempotency-Key, balance; ARGV now, key lifetime ms, g. Returns
- * {'replay', fingerprint, payment JSON} or {'fresh', balance JSON, changedAt, revision}.
+ * Before a top-up whose decision on this process's guess of the balance threw (see `RedisStore.topUp`):
+ * KEYS Idempotency-Key, balance; ARGV now, key lifetime ms, g. Returns {'replay', fingerprint, payment
+ * JSON} or {'fresh', balance JSON, changedAt, revision}.
  */
 export const TOPUP_READ: Script = {
   numberOfKeys: 2,
@@ -298,7 +322,10 @@ return {'fresh', b[1] or '', b[2] or '', b[3] or '0'}
  * bals; ARGV now, key lifetime ms, g, revision, balance JSON or '', changedAt, payment JSON, paymentId,
  * UTRN or '', fingerprint, dueAt or '', pending JSON, payments per account, deviceId, key TTL ms,
  * payments in all (`paymentsMax`: the oldest of any account dropped beyond it, as `Store.addPayment`).
- * Returns 'ok', 'claimed', 'conflict' or 'utrn'.
+ * Returns {'ok', the balance's new revision or ''}; {'replay', fingerprint, payment JSON} when the key
+ * already stands for a payment;
+ * {'conflict', balance JSON or '', changedAt or '', revision} when the balance is not at the revision
+ * the decision was made from (so the caller decides again without reading first); or {'utrn'}.
  */
 export const TOPUP_COMMIT: Script = {
   numberOfKeys: 10,
@@ -306,15 +333,20 @@ export const TOPUP_COMMIT: Script = {
     HELPERS +
     `
 local g = ARGV[3]
-local i = redis.call('HMGET', KEYS[1], 'createdAt', 'paymentId')
-if i[1] and tonumber(i[1]) + tonumber(ARGV[2]) > tonumber(ARGV[1]) and redis.call('EXISTS', g .. 'pay:' .. i[2]) == 1 then
-  return 'claimed'
+local i = redis.call('HMGET', KEYS[1], 'createdAt', 'paymentId', 'fingerprint')
+if i[1] and tonumber(i[1]) + tonumber(ARGV[2]) > tonumber(ARGV[1]) then
+  local p = redis.call('GET', g .. 'pay:' .. i[2])
+  if p then return {'replay', i[3], p} end
 end
-if ARGV[5] ~= '' and (redis.call('HGET', KEYS[2], 'rev') or '0') ~= ARGV[4] then return 'conflict' end
-if ARGV[9] ~= '' and redis.call('SADD', KEYS[6], ARGV[9]) == 0 then return 'utrn' end
 if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[2], 'state', ARGV[5], 'changedAt', ARGV[6])
-  redis.call('HINCRBY', KEYS[2], 'rev', 1)
+  local b = redis.call('HMGET', KEYS[2], 'state', 'changedAt', 'rev')
+  if (b[3] or '0') ~= ARGV[4] then return {'conflict', b[1] or '', b[2] or '', b[3] or '0'} end
+end
+if ARGV[9] ~= '' and redis.call('SADD', KEYS[6], ARGV[9]) == 0 then return {'utrn'} end
+local rev = ''
+if ARGV[5] ~= '' then
+  rev = 'r' .. redis.call('INCR', g .. 'rev-seq')
+  redis.call('HSET', KEYS[2], 'state', ARGV[5], 'changedAt', ARGV[6], 'rev', rev)
   redis.call('SADD', KEYS[10], ARGV[14])
 end
 redis.call('SET', KEYS[3], ARGV[7])
@@ -336,7 +368,7 @@ local max = tonumber(ARGV[16])
 while redis.call('LLEN', KEYS[9]) > max do
   drop_payment(g, redis.call('LINDEX', KEYS[9], 0), true)
 end
-return 'ok'
+return {'ok', rev}
 `,
 };
 
@@ -354,25 +386,27 @@ return {p, d, b[1] or '', b[2] or '', b[3] or '0'}
 };
 
 /**
- * Settle one pending payment once: KEYS pending, pay, bal, utrns, pend, bals; ARGV id, revision, balance
- * JSON or '', changedAt, payment JSON, UTRN or '', deviceId. Returns 'ok', 'gone', 'conflict' or 'utrn'.
+ * Settle one pending payment once: KEYS pending, pay, bal, utrns, pend, bals, rev-seq; ARGV id, revision,
+ * balance JSON or '', changedAt, payment JSON, UTRN or '', deviceId. Returns {'ok', the balance's new
+ * revision or ''}, {'gone'}, {'conflict'} or {'utrn'}.
  */
 export const SETTLE_COMMIT: Script = {
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: `
-if ARGV[3] ~= '' and (redis.call('HGET', KEYS[3], 'rev') or '0') ~= ARGV[2] then return 'conflict' end
-if ARGV[6] ~= '' and redis.call('SISMEMBER', KEYS[4], ARGV[6]) == 1 then return 'utrn' end
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 'gone' end
+if ARGV[3] ~= '' and (redis.call('HGET', KEYS[3], 'rev') or '0') ~= ARGV[2] then return {'conflict'} end
+if ARGV[6] ~= '' and redis.call('SISMEMBER', KEYS[4], ARGV[6]) == 1 then return {'utrn'} end
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return {'gone'} end
 redis.call('DEL', KEYS[5])
-if redis.call('EXISTS', KEYS[2]) == 0 then return 'gone' end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'gone'} end
 if ARGV[6] ~= '' then redis.call('SADD', KEYS[4], ARGV[6]) end
+local rev = ''
 if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[3], 'state', ARGV[3], 'changedAt', ARGV[4])
-  redis.call('HINCRBY', KEYS[3], 'rev', 1)
+  rev = 'r' .. redis.call('INCR', KEYS[7])
+  redis.call('HSET', KEYS[3], 'state', ARGV[3], 'changedAt', ARGV[4], 'rev', rev)
   redis.call('SADD', KEYS[6], ARGV[7])
 end
 redis.call('SET', KEYS[2], ARGV[5])
-return 'ok'
+return {'ok', rev}
 `,
 };
 
@@ -411,6 +445,7 @@ return 1
 /** Every script by the command name it is defined under. */
 export const SCRIPTS = {
   procodeSnapshot: SNAPSHOT,
+  procodeJournalPush: JOURNAL_PUSH,
   procodeRestoreMeta: RESTORE_META,
   procodeRegister: REGISTER,
   procodeLoginCount: LOGIN_COUNT,

@@ -330,6 +330,59 @@ function behaviour(open: Open): void {
     for (const t of ['b', 'c', 'd']) expect(await store.useRefresh(t, NOW)).toMatchObject({ result: 'ok' });
   });
 
+  test('a balance read ahead by begin is the one balance() gives, and the next begin reads a newer one', async () => {
+    const before = await h.store.begin({ balances: ['d1'] });
+    expect(await h.store.balance('d1', before)).toBeUndefined();
+    await h.store.topUp(topUp('a', 5));
+    const after = await h.store.begin({ balances: ['d1', 'd2'] });
+    expect((await h.store.balance('d1', after))?.state).toMatchObject({ creditPence: 5 });
+    expect(await h.store.balance('d2', after)).toBeUndefined();
+  });
+
+  test('a balance read ahead while a payment was due is not used: the read after settling sees it', async () => {
+    await h.store.topUp({
+      ...topUp('due', 100),
+      decide: (_c, mint) => {
+        const payment: PaymentRecord = {
+          paymentId: mint.paymentId(),
+          deviceId: 'd1',
+          amountPence: 100,
+          method: 'CARD',
+          status: 'PENDING',
+          createdAt: 'c',
+        };
+        return {
+          payment,
+          pending: { paymentId: payment.paymentId, accountIndex: 1, dueAt: NOW, outcome: 'APPLIED' },
+        };
+      },
+    });
+    const prefetched = await h.store.begin({ balances: ['d1'] });
+    const settled = await h.store.settleDue(NOW, (_p, payment, current, mint) => ({
+      payment: { ...payment, status: 'APPLIED', utrn: mint.utrn() },
+      balance: {
+        state: { ...(current?.state ?? BALANCE), creditPence: 100 } as typeof BALANCE,
+        changedAt: NOW,
+      },
+    }));
+    expect(settled).toBe(1);
+    expect(await credit(h.store)).toBe(100);
+    expect((await h.store.balance('d1', prefetched))?.state).toMatchObject({ creditPence: 100 });
+  });
+
+  test('a top-up after a state import adds to the imported balance, not to the one seen before', async () => {
+    await h.store.topUp(topUp('a', 5));
+    const imported = { ...BALANCE, creditPence: 100 } as typeof BALANCE;
+    await h.store.importOverlay({
+      registrations: [],
+      payments: [],
+      pending: [],
+      balances: [['d1', { state: imported, changedAt: NOW }]],
+    });
+    await h.store.topUp(topUp('b', 1));
+    expect(await credit(h.store)).toBe(101);
+  });
+
   test('the clock is shared through the store', async () => {
     h.clock.freeze(NOW + 5000);
     await h.store.saveClock(h.clock.snapshot());
@@ -402,11 +455,22 @@ describeWithRedis('redis store', () => {
     const a = await open();
     const b = await open();
     expect(a.tokenKey).toBe(b.tokenKey);
+    const seenByB = async (): Promise<number | undefined> => {
+      const prefetched = await b.store.begin({ balances: ['d1'] });
+      return ((await b.store.balance('d1', prefetched))?.state as { creditPence?: number } | undefined)
+        ?.creditPence;
+    };
+    expect(await seenByB()).toBeUndefined();
     await a.store.topUp(topUp('x', 5));
     await b.store.begin();
     expect(await credit(b.store)).toBe(5);
+    expect(await seenByB()).toBe(5);
     const [ra, rb] = await Promise.all([a.store.topUp(topUp('y', 1)), b.store.topUp(topUp('z', 1))]);
     expect(ra.payment.paymentId).not.toBe(rb.payment.paymentId);
+    expect(await seenByB()).toBe(7);
+    // A's last view of d1 (5, then its own 6 or 7) is out of date: its next top-up still adds to 7.
+    await a.store.topUp(topUp('w', 3));
+    expect(await seenByB()).toBe(10);
     await a.store.reset();
     await b.store.begin();
     expect(b.store.generation()).toBe(a.store.generation());
