@@ -14,6 +14,19 @@ declare module 'autocannon' {
       timeout?: number;
       method?: string;
       headers?: Record<string, string>;
+      body?: string;
+      /** The sequence of requests each connection sends; `setupRequest` may change one before it goes. */
+      requests?: {
+        /** `context` is the connection's own object, kept across its requests. */
+        setupRequest?: (request: RawRequest, context: Record<string, unknown>) => RawRequest;
+      }[];
+    }
+    /** A request as `setupRequest` sees it. */
+    interface RawRequest {
+      method?: string;
+      path?: string;
+      headers: Record<string, string>;
+      body?: string;
     }
     /** A histogram summary (latency in ms, requests in req/s). */
     interface Histogram {

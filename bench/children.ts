@@ -17,6 +17,14 @@ const CLOCK_TICKS_PER_SECOND = 100;
 /** Keeps at most this many characters of a child's output, for error messages. */
 const OUTPUT_TAIL_CHARS = 8192;
 
+/** CPU time process `pid` has used so far (user + system, /proc/<pid>/stat), in ms (10 ms resolution). */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "(comm) ": state is field 3, utime field 14, stime field 15 (proc(5)).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
 /** Kills every child still running (SIGKILL, synchronous: safe in an `exit` handler). */
 export function killAllChildren(): void {
   for (const child of live) child.kill('SIGKILL');
@@ -138,10 +146,7 @@ export class ServerProcess {
 
   /** CPU time the child has used so far (user + system, /proc/<pid>/stat), in ms (10 ms resolution). */
   cpuMs(): number {
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-    // Fields after "(comm) ": state is field 3, utime field 14, stime field 15 (proc(5)).
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+    return processCpuMs(this.pid);
   }
 
   /** Whether the child has exited, and how. */

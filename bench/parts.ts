@@ -1,13 +1,15 @@
 /** Which parts `npm run bench` runs, and for how long (flags first, then environment, then defaults). */
 
 /** The parts of the benchmark. */
-export const BENCH_PARTS = ['scale', 'throughput', 'soak', 'slow'] as const;
+export const BENCH_PARTS = ['scale', 'throughput', 'redis', 'soak', 'slow'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 /** What to run: the classic parts as booleans, the soak and slow-client runs as their lengths in s. */
 export interface BenchSelection {
   scale: boolean;
   throughput: boolean;
+  /** GetBalance and MakePayment with the Redis store against the memory store (bench/redis.ts). */
+  redis: boolean;
   /** Seconds of the soak, or undefined when it is not run. */
   soakS?: number;
   /** Seconds of the slow-client run, or undefined when it is not run. */
@@ -37,7 +39,7 @@ function seconds(raw: string | undefined, fallback: number, name: string, max: n
 }
 
 /**
- * The selection from `--only a,b` (`BENCH_ONLY`; default all four), `--soak <s>` (`BENCH_SOAK_S`, 5 to
+ * The selection from `--only a,b` (`BENCH_ONLY`; default all five), `--soak <s>` (`BENCH_SOAK_S`, 5 to
  * 3600, default 300) and `--slow <s>` (`BENCH_SLOW_S`, 5 to 600, default 20). `--soak` alone (without
  * `--only`) still runs every part, the soak that long.
  * @throws Error for an unknown part or a length out of range.
@@ -55,6 +57,7 @@ export function benchParts(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
   return {
     scale: only.includes('scale'),
     throughput: only.includes('throughput'),
+    redis: only.includes('redis'),
     ...(only.includes('soak') ? { soakS } : {}),
     ...(only.includes('slow') ? { slowS } : {}),
   };

@@ -15,34 +15,54 @@
  *    runs before and after it, so the shared machine's drift in speed (which moved a 5 s run of the same
  *    server by up to 60%) cancels out; the figures are the medians of those per-run ratios (targets, at
  *    the default info: req/s >= 0.7, p99 <= 2). Every mock reply must be 200.
+ * 3. Redis store (bench/redis.ts): GetBalance and MakePayment on a mock with the Redis store (its own
+ *    redis-server on a free loopback port) against a mock with the memory store, REDIS_ROUNDS rounds in turn;
+ *    medians of the rounds' ratios Redis / memory (target: GetBalance req/s >= 0.8). Skipped, saying so,
+ *    where redis-server is not installed.
  *
- * 3. Soak (bench/soak.ts): a mixed workload for `--soak <s>` (default 300); throughput of the first and
+ * 4. Soak (bench/soak.ts): a mixed workload for `--soak <s>` (default 300); throughput of the first and
  *    last minute (fifth, when shorter) and RSS after a GC at start and end.
- * 4. Slow clients (bench/slow-clients.ts): slowloris, never-reading pipeliners and idle connections for
+ * 5. Slow clients (bench/slow-clients.ts): slowloris, never-reading pipeliners and idle connections for
  *    `--slow <s>` (default 20) while a probe calls GetBalance; the probe's p50/p99, RSS and fds.
  *
- * Prints a table, then one JSON line `{"scale": ..., "throughput": ..., "soak": ..., "slowClients": ...}`,
- * also written to `bench/results/latest.json`. Flags: `--duration <s>` (or env `BENCH_DURATION`) per load
- * run, default 5; `--only scale,throughput,soak,slow` (or `BENCH_ONLY`) runs those parts;
+ * Prints a table, then one JSON line `{"scale": ..., "throughput": ..., "redis": ..., "soak": ...,
+ * "slowClients": ...}`, also written to `bench/results/latest.json`. Flags: `--duration <s>` (or env
+ * `BENCH_DURATION`) per load run, default 3; `--only scale,throughput,redis,soak,slow` (or `BENCH_ONLY`)
+ * runs those parts;
  * `--soak <s>` (`BENCH_SOAK_S`) and `--slow <s>` (`BENCH_SLOW_S`) set the lengths (bench/parts.ts).
- * Exit code 1 when a measurement fails or the mock answered anything but 200 under load; a missed
+ * Exit code 1 when a measurement fails or the mock answered anything but 200 (201 for MakePayment) under
+ * load; a missed
  * performance target is reported, not an error.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import autocannon from 'autocannon';
+import { dirname, join } from 'node:path';
 import { ServerProcess, freePort, killAllChildren } from './children';
 import type { StdoutMode } from './children';
 import { MockClient, apiHeaders } from './client';
+import {
+  CONNECTIONS,
+  HEALTH_POLL_MS,
+  LOAD_WARM_UP_S,
+  ROOT,
+  childEnv,
+  clean,
+  int,
+  load,
+  median,
+  medianRun,
+  round,
+  startMock,
+  stopServer,
+  table,
+  verdict,
+} from './load';
+import type { LoadFigures, LoadTarget } from './load';
 import { benchParts } from './parts';
+import { runRedisBench } from './redis';
 import { runSoak } from './soak';
 import { runSlowClients } from './slow-clients';
 
-/** Repository root (this file runs from `dist/bench/`). */
-const ROOT = resolve(__dirname, '../..');
-/** The mock's entry point; `BENCH_MOCK_MAIN` points at another build (to compare with an older commit). */
-const MOCK_MAIN = process.env.BENCH_MOCK_MAIN ?? resolve(__dirname, '../mock/main.js');
 const HELLO_MAIN = join(__dirname, 'hello.js');
 const RESULTS_FILE = join(ROOT, 'bench', 'results', 'latest.json');
 
@@ -50,14 +70,14 @@ const SMALL_WORLD = 1_000;
 const LARGE_WORLD = 1_000_000;
 const SCALE_REPEATS = 3;
 const WARM_UP_REQUESTS = 3_000;
-const CONNECTIONS = 50;
 /** Seconds per measured load run: short runs, many rounds, so the machine's drift splits evenly. */
 const DEFAULT_DURATION_S = 3;
-/** Length of the discarded load run of each server before the first round, in s. */
-const LOAD_WARM_UP_S = 2;
+/** Length of the discarded load run of each server of the throughput part before its first round, in s. */
+const THROUGHPUT_WARM_UP_S = 2;
 /** Rounds of the throughput runs: the hello world, then each mock, loaded in turn. */
 const ROUNDS = 8;
-const HEALTH_POLL_MS = 5;
+/** Rounds of the Redis part (two operations on two mocks per round). */
+const REDIS_ROUNDS = 5;
 
 /** Targets of docs (ratios from the same run). */
 const TARGETS = Object.freeze({
@@ -68,9 +88,6 @@ const TARGETS = Object.freeze({
   /** Largest mock / hello-world ratio of p99 latency. */
   maxP99Ratio: 2,
 });
-
-/** Settings that configure the mock through its environment; dropped from the inherited environment. */
-const MOCK_ENV_NAMES = /^(PROCODE_.*|PORT|HOST|SEED|ACCOUNTS|TOKEN_TTL|LOG_LEVEL)$/;
 
 /** One scale sample of one mock process. */
 interface ScaleSample {
@@ -102,23 +119,6 @@ interface ScaleResult {
   rssRatio: number;
   maxRatio: number;
   ok: boolean;
-}
-
-/** One measured load run. */
-interface LoadFigures {
-  /** Mean of the per-second request counts, in req/s. */
-  rps: number;
-  /** Latency percentiles of 2xx replies, in ms (autocannon's resolution: 1 ms). */
-  p50Ms: number;
-  p99Ms: number;
-  /** Completed requests. */
-  requests: number;
-  /** The server's CPU time (user + system) per completed request during the measured run, in µs. */
-  cpuUsPerRequest: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  statusCodes: Record<string, number>;
 }
 
 /** The throughput section of the results. */
@@ -169,67 +169,8 @@ function durationSeconds(argv: readonly string[], env: NodeJS.ProcessEnv): numbe
   return n;
 }
 
-/** The median of a non-empty list. */
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) throw new Error('median of nothing');
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function round(value: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
-}
-
 function log(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
-}
-
-/** The inherited environment without the mock's settings, plus `extra`. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!MOCK_ENV_NAMES.test(name)) env[name] = value;
-  }
-  return { ...env, ...extra };
-}
-
-/** Starts the mock on a free port; resolves once it answers, with its start-up time in ms. */
-async function startMock(
-  accounts: number,
-  logLevel: 'warn' | 'info',
-  stdout: StdoutMode,
-): Promise<{ server: ServerProcess; startupMs: number }> {
-  const port = await freePort();
-  const env = childEnv({
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ACCOUNTS: String(accounts),
-    PROCODE_LOG_LEVEL: logLevel,
-  });
-  const server = new ServerProcess(
-    `mock (${accounts} accounts, ${logLevel})`,
-    MOCK_MAIN,
-    port,
-    env,
-    stdout,
-    ROOT,
-  );
-  try {
-    const startupMs = await server.waitReady('/__admin/health', HEALTH_POLL_MS);
-    return { server, startupMs };
-  } catch (err) {
-    await server.stop();
-    throw err;
-  }
-}
-
-/** Stops a server; anything it logged at warn or above (captured stdout, stderr) becomes a note. */
-async function stopServer(server: ServerProcess, notes: string[]): Promise<void> {
-  await server.stop();
-  const output = server.output();
-  if (output) notes.push(`${server.name} wrote:\n${output.slice(-2000)}`);
 }
 
 /** One scale sample: start-up time, then RSS after the persona's warm-up. */
@@ -292,39 +233,10 @@ async function measureScale(notes: string[]): Promise<ScaleResult> {
   };
 }
 
-/**
- * A measured `durationS` run of CONNECTIONS connections against `url`, served by `server` (whose CPU time
- * is read around the run). Each server had its `LOAD_WARM_UP_S` warm-up once, before the first round.
- */
-async function load(
-  server: ServerProcess,
-  url: string,
-  headers: Record<string, string>,
-  durationS: number,
-): Promise<LoadFigures> {
-  const cpuBefore = server.cpuMs();
-  const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: durationS });
-  const cpuMs = server.cpuMs() - cpuBefore;
-  const statusCodes: Record<string, number> = {};
-  for (const [code, stat] of Object.entries(r.statusCodeStats)) statusCodes[code] = stat.count;
-  return {
-    rps: round(r.requests.average, 0),
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-    requests: r.requests.total,
-    cpuUsPerRequest: r.requests.total > 0 ? round((cpuMs * 1000) / r.requests.total, 1) : 0,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    statusCodes,
-  };
-}
-
 /** A server under test and the request it is loaded with. */
 interface Loaded {
   server: ServerProcess;
-  url: string;
-  headers: Record<string, string>;
+  target: LoadTarget;
 }
 
 /**
@@ -345,19 +257,13 @@ async function readyMock(logLevel: 'warn' | 'info', stdout: StdoutMode): Promise
     });
     if (fault.status !== 201) throw new Error(`could not add the bench's fault rule: ${fault.status}`);
     const url = `http://127.0.0.1:${server.port}/api/energy/devices/${session.deviceId}/balance`;
-    return { server, url, headers: { ...apiHeaders(session.accessToken), Prefer: 'delay=0' } };
+    return { server, target: { url, headers: { ...apiHeaders(session.accessToken), Prefer: 'delay=0' } } };
   } catch (err) {
     await server.stop();
     throw err;
   } finally {
     client.close();
   }
-}
-
-/** The figures of the round with the median req/s. */
-function medianRun(runs: readonly LoadFigures[]): LoadFigures {
-  const sorted = [...runs].sort((a, b) => a.rps - b.rps);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 /**
@@ -393,7 +299,7 @@ async function measureThroughput(durationS: number, notes: string[]): Promise<Th
   const servers: Loaded[] = [];
   try {
     await helloServer.waitReady('/', HEALTH_POLL_MS);
-    servers.push({ server: helloServer, url: `http://127.0.0.1:${port}/`, headers: {} });
+    servers.push({ server: helloServer, target: { url: `http://127.0.0.1:${port}/`, headers: {} } });
     servers.push(await readyMock('info', 'pipe'));
     servers.push(await readyMock('info', 'devnull'));
     servers.push(await readyMock('warn', 'capture'));
@@ -403,16 +309,14 @@ async function measureThroughput(durationS: number, notes: string[]): Promise<Th
       'mock (info, stdout /dev/null)',
       'mock (warn)',
     ];
-    for (const { url, headers } of servers)
-      await autocannon({ url, headers, connections: CONNECTIONS, duration: LOAD_WARM_UP_S });
+    for (const { server, target } of servers) await load(server, target, THROUGHPUT_WARM_UP_S, undefined, 0);
     const runs: LoadFigures[][] = servers.map(() => []);
     /** Per mock run, the hello world's figures at that moment: interpolated between the two hello runs around it. */
     const helloAt: LoadFigures[][] = servers.map(() => []);
     const mocks = servers.length - 1;
     const loadOne = async (i: number, round: number): Promise<LoadFigures> => {
-      const { server, url, headers } = servers[i]!;
-      const figures = await load(server, url, headers, durationS);
-      if (server.exitStatus()) throw new Error(`${server.name} died under load:\n${server.output()}`);
+      const { server, target } = servers[i]!;
+      const figures = await load(server, target, durationS, undefined, 0);
       log(`throughput round ${round}/${ROUNDS}: ${names[i]} ${figures.rps} req/s, p99 ${figures.p99Ms} ms`);
       return figures;
     };
@@ -448,7 +352,6 @@ async function measureThroughput(durationS: number, notes: string[]): Promise<Th
       median(perRound(1, (m, h) => m.cpuUsPerRequest / Math.max(h.cpuUsPerRequest, 0.1))),
       3,
     );
-    const clean = (f: LoadFigures): boolean => f.non2xx === 0 && f.errors === 0 && f.timeouts === 0;
     return {
       connections: CONNECTIONS,
       durationS,
@@ -475,19 +378,6 @@ async function measureThroughput(durationS: number, notes: string[]): Promise<Th
       await stopServer(server, notes);
   }
 }
-
-/** Formats rows as left-aligned first column, right-aligned others. */
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows
-    .map((r) =>
-      r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '),
-    )
-    .join('\n');
-}
-
-const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
-const int = (n: number): string => Math.round(n).toLocaleString('en-GB');
 
 /** The human-readable report. */
 /** The scale table. */
@@ -535,7 +425,7 @@ function reportScale(scale: ScaleResult): string {
 function reportThroughput(tp: ThroughputResult): string {
   const lines: string[] = [];
   lines.push(
-    `Throughput: ${tp.connections} connections, ${tp.durationS} s per run (after one ${LOAD_WARM_UP_S} s warm-up), ` +
+    `Throughput: ${tp.connections} connections, ${tp.durationS} s per run (after one ${THROUGHPUT_WARM_UP_S} s warm-up), ` +
       `${tp.rounds} rounds of hello world then the three mocks (each row: its median run; ratios: each mock ` +
       `run / the hello world interpolated around it, median); ` +
       `load average ${tp.loadAverage1m.start} -> ${tp.loadAverage1m.end}`,
@@ -605,7 +495,13 @@ async function main(): Promise<number> {
   // Bounded: scale (~6 starts) plus ROUNDS x 4 + 1 load runs of durationS (+ warm-ups and starts), the soak
   // and the slow-client run, with slack.
   const budgetMs =
-    (90 + (ROUNDS * 4 + 1) * durationS + 4 * LOAD_WARM_UP_S + (parts.soakS ?? 0) + (parts.slowS ?? 0) + 120) *
+    (90 +
+      (ROUNDS * 4 + 1) * durationS +
+      4 * THROUGHPUT_WARM_UP_S +
+      (parts.redis ? 30 + REDIS_ROUNDS * 4 * (durationS + LOAD_WARM_UP_S) : 0) +
+      (parts.soakS ?? 0) +
+      (parts.slowS ?? 0) +
+      120) *
     1000;
   setTimeout(() => {
     process.stderr.write(`bench: over the time budget of ${budgetMs / 1000} s; stopping\n`);
@@ -616,6 +512,7 @@ async function main(): Promise<number> {
   const notes: string[] = [];
   const scale = parts.scale ? await measureScale(notes) : undefined;
   const throughput = parts.throughput ? await measureThroughput(durationS, notes) : undefined;
+  const redis = parts.redis ? await runRedisBench(durationS, REDIS_ROUNDS, notes) : undefined;
   if (parts.soakS !== undefined) log(`soak for ${parts.soakS} s`);
   const soak = parts.soakS !== undefined ? await runSoak(parts.soakS) : undefined;
   if (parts.slowS !== undefined) log(`slow clients for ${parts.slowS} s`);
@@ -626,13 +523,20 @@ async function main(): Promise<number> {
   );
   if (scale) process.stdout.write(`\n${reportScale(scale)}\n`);
   if (throughput) process.stdout.write(`\n${reportThroughput(throughput)}\n`);
-  for (const part of [soak, slow]) if (part) process.stdout.write(`\n${part.lines.join('\n')}\n`);
+  for (const part of [redis, soak, slow]) if (part) process.stdout.write(`\n${part.lines.join('\n')}\n`);
   for (const note of notes) process.stdout.write(`\nnote: ${note}\n`);
-  const json = JSON.stringify({ scale, throughput, soak: soak?.result, slowClients: slow?.result });
+  const json = JSON.stringify({
+    scale,
+    throughput,
+    redis: redis?.result,
+    soak: soak?.result,
+    slowClients: slow?.result,
+  });
   mkdirSync(dirname(RESULTS_FILE), { recursive: true });
   writeFileSync(RESULTS_FILE, `${json}\n`);
   process.stdout.write(`\n${json}\n`);
-  return (throughput?.all200 ?? true) && (soak?.result.unexpected ?? 0) === 0 ? 0 : 1;
+  const all2xx = (throughput?.all200 ?? true) && (redis?.result.all2xx ?? true);
+  return all2xx && (soak?.result.unexpected ?? 0) === 0 ? 0 : 1;
 }
 
 process.on('exit', killAllChildren);

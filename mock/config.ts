@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { parseStoreUrl } from './store/redis-connection';
+import { parseStoreUrl } from './store/store-url';
 
 /**
  * The mock's settings, read once into one frozen object. No other module reads `process.env`.

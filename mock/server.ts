@@ -6,7 +6,7 @@ import { createApp } from './app';
 import { ScenarioClock, systemClock } from './clock';
 import { RedisStore } from './store';
 import type { SharedStore } from './store';
-import { RedisConnection, parseStoreUrl } from './store/redis-connection';
+import { parseStoreUrl } from './store/store-url';
 import { createMockServer } from './transport';
 import type { Config } from './config';
 import { ConfigError, DEV_SUBSCRIPTION_KEY } from './config';
@@ -158,6 +158,10 @@ async function openStore(
 ): Promise<{ store?: SharedStore; scenarioClock?: ScenarioClock; tokenSecret?: string }> {
   if (config.store === 'memory') return {};
   const url = parseStoreUrl(config.store, '--store (PROCODE_STORE)');
+  // ioredis is loaded here only: a memory store's start-up does not pay for it (docs/decisions.md).
+  type Connection = typeof import('./store/redis-connection');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on the Redis path alone
+  const { RedisConnection } = require('./store/redis-connection') as Connection;
   let down = false;
   const connection = await RedisConnection.open(url, {
     onError: (err) => {

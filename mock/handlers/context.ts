@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { Config } from '../config';
 import type { ScenarioClock } from '../clock';
 import type { RandomSource } from '../random';
-import type { SharedStore } from '../store';
+import type { Prefetched, SharedStore, StoreReads } from '../store';
 import type { World } from '../../fixtures/world';
 import type { OperationSpec } from '../../contract-kit';
 import type { Problem } from '../problem';
@@ -40,6 +40,11 @@ export interface HandlerContext {
   principal?: Principal;
   requestId: string;
   services: Services;
+  /**
+   * What the store read ahead for this request with its snapshot (`HandlerEntry.reads`); pass it to the
+   * read it stands for (`store.balance(deviceId, ctx.prefetched)`).
+   */
+  prefetched?: Prefetched;
 }
 
 /** A handler's answer: status, JSON body, extra headers. The serializer writes it. */
@@ -70,6 +75,12 @@ export interface HandlerEntry {
   handle: Handler;
   /** Needs nothing of the store (liveness): the pipeline skips `SharedStore.begin`, so it answers while Redis is down. */
   storeless?: boolean;
+  /**
+   * What the handler will read from the store, from the raw path parameters (before validation), so
+   * `SharedStore.begin` reads it with the snapshot: one round trip on Redis instead of two. Only a hint:
+   * a value that names nothing reads nothing.
+   */
+  reads?: (params: Readonly<Record<string, string>>) => StoreReads;
   /** Runs on the parsed body before validation (OAuth2: drop empty parameters, client authentication). */
   prepare?: (body: unknown, req: Request) => unknown;
   /** Rewrites a problem the operation's request caused (OAuth2: add invalid_request / unsupported_grant_type). */

@@ -116,7 +116,8 @@ const getBalance: Handler = async (ctx) => {
   const record = ownDevice(ctx, String(ctx.params.deviceId));
   const generated = balanceOf(record);
   await settleDuePayments(ctx.services);
-  const state = (await ctx.services.store.balance(record.device.deviceId))?.state ?? generated;
+  const stored = await ctx.services.store.balance(record.device.deviceId, ctx.prefetched);
+  const state = stored?.state ?? generated;
   return json(200, {
     deviceId: record.device.deviceId,
     asAt: isoTimestamp(ctx.services.clock.now()),
@@ -132,5 +133,10 @@ export const ENERGY_HANDLERS: Record<string, HandlerEntry> = {
   GetServicePoint: { handle: getServicePoint },
   ListDevices: { handle: listDevices },
   GetDevice: { handle: getDevice },
-  GetBalance: { handle: getBalance },
+  // Its balance overlay comes with the request's snapshot: one round trip on Redis (issue 12).
+  GetBalance: {
+    handle: getBalance,
+    reads: (params) =>
+      params.deviceId && params.deviceId.length <= 64 ? { balances: [params.deviceId] } : {},
+  },
 };

@@ -319,8 +319,11 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
     try {
       const { store } = services;
       locals.stage = 'store';
-      // The shared generation, clock and fault rules as of this request (Redis: one round trip).
-      if (!entry?.storeless) await store.begin();
+      // The shared generation, clock and fault rules as of this request, and what the handler will read
+      // (Redis: one round trip).
+      const prefetched = entry?.storeless
+        ? undefined
+        : await store.begin(entry?.reads?.(req.params as Record<string, string>));
       if (deps.scenario && !store.faultsEmpty()) {
         locals.stage = 'fault';
         const rule = await matchFault(req, res, op);
@@ -389,6 +392,7 @@ export function buildRouter(deps: RouterDeps): RequestHandler {
         principal,
         requestId: locals.requestId,
         services,
+        ...(prefetched ? { prefetched } : {}),
       };
       const run = async (): Promise<Reply> => (entry ? entry.handle(ctx) : fromExample(op));
       let reply: Reply;

@@ -65,7 +65,10 @@ export class MemoryStore implements SharedStore {
     return this.data.journal.capacity;
   }
 
-  async begin(): Promise<void> {}
+  /** Nothing to read ahead: the maps are this process's own. */
+  async begin(): Promise<undefined> {
+    return undefined;
+  }
 
   generation(): number {
     return this.data.generation;

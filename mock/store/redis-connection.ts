@@ -1,17 +1,21 @@
 /**
  * The connection to a shared store on Redis (issue 12; docs/decisions.md "Shared state on Redis (issue
- * 12), design"): the store URL (`--store`, `PROCODE_STORE`) parsed and checked, an ioredis client tuned to
- * fail fast while Redis is down (a request then answers 503 rather than hang) and to reconnect by itself,
- * and the start-up check that turns every way of not reaching a Redis server into one line (ConfigError,
- * which the CLI prints and exits 2 on). Not yet wired into the app.
+ * 12), design"): an ioredis client tuned to fail fast while Redis is down (a request then answers 503
+ * rather than hang) and to reconnect by itself, and the start-up check that turns every way of not
+ * reaching a Redis server into one line (ConfigError, which the CLI prints and exits 2 on). The URL itself
+ * is parsed by `store-url.ts`, which loads no client: this module, and ioredis with it, is loaded only for
+ * `--store redis://...` (`server.ts`).
  */
 import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { ConfigError } from '../config';
+import type { ConfigError } from '../config';
+import { invalid } from './store-url';
+import type { StoreUrl } from './store-url';
 
-/** The Redis port when a store URL names none (Redis's registered port). */
-export const DEFAULT_REDIS_PORT = 6379;
+export { DEFAULT_REDIS_PORT, parseStoreUrl } from './store-url';
+export type { StoreUrl } from './store-url';
+
 /** Milliseconds the start-up check waits for the server's first PONG (TCP, ready check and PING together). */
 export const DEFAULT_STARTUP_TIMEOUT_MS = 3000;
 /** Milliseconds a command may take before it fails (the request answers 503 instead of hanging). */
@@ -20,26 +24,6 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 export const RECONNECT_FIRST_DELAY_MS = 50;
 /** Longest reconnect delay, in milliseconds: a recovered Redis is found within this long. */
 export const RECONNECT_MAX_DELAY_MS = 2000;
-
-/** A checked store URL: `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
-export interface StoreUrl {
-  /** Where the URL came from, for messages: `--store`, `PROCODE_STORE`. */
-  readonly source: string;
-  /** `rediss://`: TLS to the server (certificate checked against the system's CAs). */
-  readonly tls: boolean;
-  /** Host name or address (an IPv6 address without its brackets). */
-  readonly host: string;
-  /** TCP port, 1 to 65535 (6379 when the URL names none). */
-  readonly port: number;
-  /** Logical database number (`SELECT`), 0 when the URL has no path. */
-  readonly db: number;
-  /** ACL user (Redis 6 and later), percent-decoded. */
-  readonly username?: string;
-  /** Password (`AUTH`), percent-decoded. A secret: never logged or shown. */
-  readonly password?: string;
-  /** The URL with the password shown as `***`: for messages, logs and `/__admin/health`. */
-  readonly display: string;
-}
 
 /** What `/__admin/health` will report of the store's connection. */
 export interface RedisHealth {
@@ -61,77 +45,6 @@ export interface RedisConnectOptions {
   readonly commandTimeoutMs?: number;
   /** Told of every connection error after start-up (for the log; ioredis reports each retry). */
   readonly onError?: (err: Error) => void;
-}
-
-/** `--store="<url>": <rule>`, with the password hidden (or the whole value, when it could not be parsed). */
-function invalid(source: string, shown: string | undefined, rule: string): ConfigError {
-  return new ConfigError(shown === undefined ? `${source}: ${rule}` : `${source}="${shown}": ${rule}`);
-}
-
-/**
- * Parses and checks a store URL: `redis://` or `rediss://` (TLS); a host; an optional port (6379); an
- * optional path `/<db>`; optional `user:password@` (percent-encoded; a user needs a password); no query
- * or fragment. `valkey://` is refused with a hint: Valkey speaks the Redis protocol, so `redis://` is the
- * one spelling (as in Valkey's own documentation and clients).
- * @param value the URL as given.
- * @param source where it came from, for messages (`--store`, `PROCODE_STORE`).
- * @throws ConfigError one line naming the source, the URL (password hidden) and the rule broken.
- */
-export function parseStoreUrl(value: string, source = '--store'): StoreUrl {
-  const raw = value.trim();
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    // Unparsed, a password cannot be told from the rest: show the value only when it cannot hold one.
-    throw invalid(
-      source,
-      raw.includes('@') ? undefined : raw,
-      'must be a URL like redis://127.0.0.1:6379/0 (rediss:// for TLS)',
-    );
-  }
-  const shown = new URL(url.href);
-  if (shown.password) shown.password = '***';
-  const display = shown.href;
-  const fail = (rule: string): ConfigError => invalid(source, display, rule);
-
-  if (url.protocol === 'valkey:' || url.protocol === 'valkeys:') {
-    throw fail(`use redis:// (or rediss:// for TLS): Valkey speaks the Redis protocol`);
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw fail('must start with redis:// (or rediss:// for TLS)');
-  }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  if (!host) throw fail('names no host: redis://<host>:<port>/<db>');
-  const port = url.port === '' ? DEFAULT_REDIS_PORT : Number(url.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw fail('port must be 1 to 65535');
-  const path = /^\/?$|^\/(\d{1,9})$/.exec(url.pathname);
-  if (!path) throw fail('the path must be a database number (/0 to /15 on a default server)');
-  const db = path[1] === undefined ? 0 : Number(path[1]);
-  if (url.search || url.hash) {
-    throw fail('takes no ?query or #fragment (the key prefix is --store-prefix)');
-  }
-  let username: string | undefined;
-  let password: string | undefined;
-  try {
-    username = url.username ? decodeURIComponent(url.username) : undefined;
-    password = url.password ? decodeURIComponent(url.password) : undefined;
-  } catch {
-    throw fail('the user name or password is not valid percent-encoding');
-  }
-  if (username !== undefined && password === undefined) {
-    throw fail('a user name needs a password: redis://<user>:<password>@<host>:<port>/<db>');
-  }
-  return {
-    source,
-    tls: url.protocol === 'rediss:',
-    host,
-    port,
-    db,
-    ...(username !== undefined ? { username } : {}),
-    ...(password !== undefined ? { password } : {}),
-    display,
-  };
 }
 
 /**

@@ -6,17 +6,42 @@
  * an argument where a script reaches keys named by stored data.
  */
 
-/** Shared helpers, prepended to scripts that drop a payment or a token family. */
+/**
+ * Shared helpers, prepended to scripts that count or drop refresh tokens or drop a payment. Refresh token
+ * families are counted for the global bound (`refreshTokensMax`, as `Store.addRefreshToken`): `rt-count`
+ * holds the tokens of every family, `fam-info` each family's token count (`<fid>:n`) and account
+ * (`<fid>:a`), `fam-order` the families in creation order (score: `fam-seq`), oldest first.
+ */
 const HELPERS = `
 local function drop_family(g, fid)
   local fk = g .. 'fam:' .. fid
+  local info = g .. 'fam-info'
   for _, t in ipairs(redis.call('LRANGE', fk, 0, -1)) do redis.call('DEL', g .. 'rt:' .. t) end
   redis.call('DEL', fk)
+  local n = tonumber(redis.call('HGET', info, fid .. ':n') or '0')
+  if n ~= 0 then redis.call('DECRBY', g .. 'rt-count', n) end
+  local acct = redis.call('HGET', info, fid .. ':a')
+  if acct then redis.call('LREM', g .. 'fams:' .. acct, 1, fid) end
+  redis.call('HDEL', info, fid .. ':n', fid .. ':a')
+  redis.call('ZREM', g .. 'fam-order', fid)
 end
-local function drop_payment(g, id)
+local function count_tokens(g, fid, by)
+  redis.call('HINCRBY', g .. 'fam-info', fid .. ':n', by)
+  redis.call('INCRBY', g .. 'rt-count', by)
+end
+local function bound_tokens(g, keep_fid, max)
+  while tonumber(redis.call('GET', g .. 'rt-count') or '0') > max do
+    local oldest = redis.call('ZRANGE', g .. 'fam-order', 0, 0)[1]
+    if not oldest or oldest == keep_fid then break end
+    drop_family(g, oldest)
+  end
+end
+local function drop_payment(g, id, unlist_account)
   local pj = redis.call('GET', g .. 'pay:' .. id)
+  redis.call('LREM', g .. 'pay-all', 1, id)
   if not pj then return end
   local p = cjson.decode(pj)
+  local acct = string.format('%d', p.accountIndex)
   redis.call('DEL', g .. 'pay:' .. id, g .. 'pend:' .. id)
   redis.call('ZREM', g .. 'pending', id)
   if type(p.payment.utrn) == 'string' then redis.call('SREM', g .. 'utrns', p.payment.utrn) end
@@ -24,8 +49,8 @@ local function drop_payment(g, id)
     local ik = g .. 'idem:' .. p.idempotencyKey
     if redis.call('HGET', ik, 'paymentId') == id then redis.call('DEL', ik) end
   end
-  redis.call('LREM', g .. 'pays:' .. string.format('%d', p.accountIndex) .. ':' .. p.payment.deviceId, 1, id)
-  redis.call('LREM', g .. 'pay-all', 1, id)
+  if unlist_account then redis.call('LREM', g .. 'pays:' .. acct, 1, id) end
+  redis.call('LREM', g .. 'pays:' .. acct .. ':' .. p.payment.deviceId, 1, id)
 end
 `;
 
@@ -36,9 +61,11 @@ export interface Script {
 }
 
 /**
- * Per request: the generation, windows epoch and faults version (KEYS[1] meta), then the generation's
- * clock and earliest pending due time, and '1' when `meta` exists ('' when the server lost its data:
- * see RESTORE_META). ARGV[1] the namespace (`procode:{p:s}`).
+ * Per request, its one round trip before the handler: the generation, windows epoch and faults version
+ * (KEYS[1] meta), then the generation's clock and earliest pending due time, '1' when `meta` exists (''
+ * when the server lost its data: see RESTORE_META), then for each device in ARGV[2..] the balance overlay
+ * the request will read (state JSON, changedAt, revision; '', '', '0' when none is stored). ARGV[1] the
+ * namespace (`procode:{p:s}`).
  */
 export const SNAPSHOT: Script = {
   numberOfKeys: 1,
@@ -48,7 +75,28 @@ local gen = m[1] or '0'
 local g = ARGV[1] .. ':g' .. gen .. ':'
 local c = redis.call('HMGET', g .. 'clock', 'frozenAt', 'offsetMs')
 local p = redis.call('ZRANGE', g .. 'pending', 0, 0, 'WITHSCORES')
-return {gen, m[2] or '0', m[3] or '0', c[1] or '', c[2] or '', p[2] or '', m[1] and '1' or ''}
+local out = {gen, m[2] or '0', m[3] or '0', c[1] or '', c[2] or '', p[2] or '', m[1] and '1' or ''}
+for i = 2, #ARGV do
+  local b = redis.call('HMGET', g .. 'bal:' .. ARGV[i], 'state', 'changedAt', 'rev')
+  out[#out + 1] = b[1] or ''
+  out[#out + 1] = b[2] or ''
+  out[#out + 1] = b[3] or '0'
+end
+return out
+`,
+};
+
+/**
+ * Journal entries, newest last in ARGV[2..] (JSON, redacted), pushed onto the head of KEYS[1] in one step
+ * and the list cut to ARGV[1] entries (`--journal-size`): one command for every request answered in one
+ * turn of a replica's event loop.
+ */
+export const JOURNAL_PUSH: Script = {
+  numberOfKeys: 1,
+  lua: `
+redis.call('LPUSH', KEYS[1], unpack(ARGV, 2))
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+return 1
 `,
 };
 
@@ -177,7 +225,10 @@ return nil
 
 /**
  * A refresh token as its family's live one: KEYS token, family, account's families; ARGV token hash,
- * account, scope, expiresAt, family, TTL ms, tokens kept per family, families per account, g.
+ * account, scope, expiresAt, family, TTL ms, tokens kept per family, families per account, g, tokens in
+ * all (`refreshTokensMax`). Then the bounds, as `Store.addRefreshToken`: the family's oldest tokens beyond
+ * those kept, the account's oldest families beyond its bound, and the oldest families of every account
+ * while the tokens in all are over theirs (never the new token's own family).
  */
 export const REFRESH_ISSUE: Script = {
   numberOfKeys: 3,
@@ -185,29 +236,37 @@ export const REFRESH_ISSUE: Script = {
     HELPERS +
     `
 local g = ARGV[9]
-redis.call('HSET', KEYS[1], 'account', ARGV[2], 'scope', ARGV[3], 'expiresAt', ARGV[4], 'family', ARGV[5], 'retired', '0')
+local fid = ARGV[5]
+redis.call('HSET', KEYS[1], 'account', ARGV[2], 'scope', ARGV[3], 'expiresAt', ARGV[4], 'family', fid, 'retired', '0')
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 local n = redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
+count_tokens(g, fid, 1)
 while n > tonumber(ARGV[7]) do
   redis.call('DEL', g .. 'rt:' .. redis.call('LPOP', KEYS[2]))
+  count_tokens(g, fid, -1)
   n = n - 1
 end
 if n == 1 then
-  local m = redis.call('RPUSH', KEYS[3], ARGV[5])
+  redis.call('HSET', g .. 'fam-info', fid .. ':a', ARGV[2])
+  redis.call('ZADD', g .. 'fam-order', redis.call('INCR', g .. 'fam-seq'), fid)
+  local m = redis.call('RPUSH', KEYS[3], fid)
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
   while m > tonumber(ARGV[8]) do
     drop_family(g, redis.call('LPOP', KEYS[3]))
     m = m - 1
   end
 end
+bound_tokens(g, fid, tonumber(ARGV[10]))
 return 1
 `,
 };
 
 /**
  * Use (and with ARGV[2], rotate) a refresh token: KEYS token; ARGV now, new token hash or '', TTL ms,
- * tokens kept per family, g. Returns {'ok', account, scope, expiresAt, family}, {'unknown'} or {'reused'}.
+ * tokens kept per family, g, tokens in all (`refreshTokensMax`; a rotation applies it as a new login
+ * does, never dropping its own family). Returns {'ok', account, scope, expiresAt, family}, {'unknown'} or
+ * {'reused'}.
  */
 export const REFRESH_USE: Script = {
   numberOfKeys: 1,
@@ -226,18 +285,22 @@ if ARGV[2] ~= '' then
   redis.call('PEXPIRE', nk, ARGV[3])
   local fk = g .. 'fam:' .. h[4]
   local n = redis.call('RPUSH', fk, ARGV[2])
+  count_tokens(g, h[4], 1)
   while n > tonumber(ARGV[4]) do
     redis.call('DEL', g .. 'rt:' .. redis.call('LPOP', fk))
+    count_tokens(g, h[4], -1)
     n = n - 1
   end
+  bound_tokens(g, h[4], tonumber(ARGV[6]))
 end
 return {'ok', h[1], h[2], h[3], h[4]}
 `,
 };
 
 /**
- * Before a top-up: KEYS Idempotency-Key, balance; ARGV now, key lifetime ms, g. Returns
- * {'replay', fingerprint, payment JSON} or {'fresh', balance JSON, changedAt, revision}.
+ * Before a top-up whose decision on this process's guess of the balance threw (see `RedisStore.topUp`):
+ * KEYS Idempotency-Key, balance; ARGV now, key lifetime ms, g. Returns {'replay', fingerprint, payment
+ * JSON} or {'fresh', balance JSON, changedAt, revision}.
  */
 export const TOPUP_READ: Script = {
   numberOfKeys: 2,
@@ -257,8 +320,12 @@ return {'fresh', b[1] or '', b[2] or '', b[3] or '0'}
  * unused, then write balance, payment, lists, key, pending entry, and drop the account's oldest beyond
  * its bound. KEYS idem, bal, pay, pays:<acct>, pays:<acct>:<dev>, utrns, pending, pend:<id>, pay-all,
  * bals; ARGV now, key lifetime ms, g, revision, balance JSON or '', changedAt, payment JSON, paymentId,
- * UTRN or '', fingerprint, dueAt or '', pending JSON, payments per account, deviceId, key TTL ms.
- * Returns 'ok', 'claimed', 'conflict' or 'utrn'.
+ * UTRN or '', fingerprint, dueAt or '', pending JSON, payments per account, deviceId, key TTL ms,
+ * payments in all (`paymentsMax`: the oldest of any account dropped beyond it, as `Store.addPayment`).
+ * Returns {'ok', the balance's new revision or ''}; {'replay', fingerprint, payment JSON} when the key
+ * already stands for a payment;
+ * {'conflict', balance JSON or '', changedAt or '', revision} when the balance is not at the revision
+ * the decision was made from (so the caller decides again without reading first); or {'utrn'}.
  */
 export const TOPUP_COMMIT: Script = {
   numberOfKeys: 10,
@@ -266,15 +333,20 @@ export const TOPUP_COMMIT: Script = {
     HELPERS +
     `
 local g = ARGV[3]
-local i = redis.call('HMGET', KEYS[1], 'createdAt', 'paymentId')
-if i[1] and tonumber(i[1]) + tonumber(ARGV[2]) > tonumber(ARGV[1]) and redis.call('EXISTS', g .. 'pay:' .. i[2]) == 1 then
-  return 'claimed'
+local i = redis.call('HMGET', KEYS[1], 'createdAt', 'paymentId', 'fingerprint')
+if i[1] and tonumber(i[1]) + tonumber(ARGV[2]) > tonumber(ARGV[1]) then
+  local p = redis.call('GET', g .. 'pay:' .. i[2])
+  if p then return {'replay', i[3], p} end
 end
-if ARGV[5] ~= '' and (redis.call('HGET', KEYS[2], 'rev') or '0') ~= ARGV[4] then return 'conflict' end
-if ARGV[9] ~= '' and redis.call('SADD', KEYS[6], ARGV[9]) == 0 then return 'utrn' end
 if ARGV[5] ~= '' then
-  redis.call('HSET', KEYS[2], 'state', ARGV[5], 'changedAt', ARGV[6])
-  redis.call('HINCRBY', KEYS[2], 'rev', 1)
+  local b = redis.call('HMGET', KEYS[2], 'state', 'changedAt', 'rev')
+  if (b[3] or '0') ~= ARGV[4] then return {'conflict', b[1] or '', b[2] or '', b[3] or '0'} end
+end
+if ARGV[9] ~= '' and redis.call('SADD', KEYS[6], ARGV[9]) == 0 then return {'utrn'} end
+local rev = ''
+if ARGV[5] ~= '' then
+  rev = 'r' .. redis.call('INCR', g .. 'rev-seq')
+  redis.call('HSET', KEYS[2], 'state', ARGV[5], 'changedAt', ARGV[6], 'rev', rev)
   redis.call('SADD', KEYS[10], ARGV[14])
 end
 redis.call('SET', KEYS[3], ARGV[7])
@@ -289,10 +361,14 @@ if ARGV[11] ~= '' then
   redis.call('SET', KEYS[8], ARGV[12])
 end
 while n > tonumber(ARGV[13]) do
-  drop_payment(g, redis.call('LPOP', KEYS[4]))
+  drop_payment(g, redis.call('LPOP', KEYS[4]), false)
   n = n - 1
 end
-return 'ok'
+local max = tonumber(ARGV[16])
+while redis.call('LLEN', KEYS[9]) > max do
+  drop_payment(g, redis.call('LINDEX', KEYS[9], 0), true)
+end
+return {'ok', rev}
 `,
 };
 
@@ -310,25 +386,27 @@ return {p, d, b[1] or '', b[2] or '', b[3] or '0'}
 };
 
 /**
- * Settle one pending payment once: KEYS pending, pay, bal, utrns, pend, bals; ARGV id, revision, balance
- * JSON or '', changedAt, payment JSON, UTRN or '', deviceId. Returns 'ok', 'gone', 'conflict' or 'utrn'.
+ * Settle one pending payment once: KEYS pending, pay, bal, utrns, pend, bals, rev-seq; ARGV id, revision,
+ * balance JSON or '', changedAt, payment JSON, UTRN or '', deviceId. Returns {'ok', the balance's new
+ * revision or ''}, {'gone'}, {'conflict'} or {'utrn'}.
  */
 export const SETTLE_COMMIT: Script = {
-  numberOfKeys: 6,
+  numberOfKeys: 7,
   lua: `
-if ARGV[3] ~= '' and (redis.call('HGET', KEYS[3], 'rev') or '0') ~= ARGV[2] then return 'conflict' end
-if ARGV[6] ~= '' and redis.call('SISMEMBER', KEYS[4], ARGV[6]) == 1 then return 'utrn' end
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 'gone' end
+if ARGV[3] ~= '' and (redis.call('HGET', KEYS[3], 'rev') or '0') ~= ARGV[2] then return {'conflict'} end
+if ARGV[6] ~= '' and redis.call('SISMEMBER', KEYS[4], ARGV[6]) == 1 then return {'utrn'} end
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return {'gone'} end
 redis.call('DEL', KEYS[5])
-if redis.call('EXISTS', KEYS[2]) == 0 then return 'gone' end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {'gone'} end
 if ARGV[6] ~= '' then redis.call('SADD', KEYS[4], ARGV[6]) end
+local rev = ''
 if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[3], 'state', ARGV[3], 'changedAt', ARGV[4])
-  redis.call('HINCRBY', KEYS[3], 'rev', 1)
+  rev = 'r' .. redis.call('INCR', KEYS[7])
+  redis.call('HSET', KEYS[3], 'state', ARGV[3], 'changedAt', ARGV[4], 'rev', rev)
   redis.call('SADD', KEYS[6], ARGV[7])
 end
 redis.call('SET', KEYS[2], ARGV[5])
-return 'ok'
+return {'ok', rev}
 `,
 };
 
@@ -367,6 +445,7 @@ return 1
 /** Every script by the command name it is defined under. */
 export const SCRIPTS = {
   procodeSnapshot: SNAPSHOT,
+  procodeJournalPush: JOURNAL_PUSH,
   procodeRestoreMeta: RESTORE_META,
   procodeRegister: REGISTER,
   procodeLoginCount: LOGIN_COUNT,

@@ -41,10 +41,13 @@ import type {
   OtpVerdict,
   OverlayImport,
   OverlaySnapshot,
+  Prefetched,
   RefreshVerdict,
   SettleDecision,
   SharedStore,
   StoreHealth,
+  StoreReads,
+  TopUpDecision,
   TopUpRequest,
   TopUpResult,
 } from './shared-store';
@@ -60,6 +63,21 @@ export const TOP_UP_ATTEMPTS = 20;
 export const ID_BLOCK = 16;
 /** Keys per `UNLINK` when an old generation is removed. */
 const UNLINK_BATCH = 500;
+/** Journal entries per JOURNAL_PUSH command (Lua's `unpack` takes a few thousand arguments at most). */
+const JOURNAL_PUSH_MAX = 1000;
+/** Balances one SNAPSHOT reads at most, for the requests that begin in one turn of the event loop. */
+const SNAPSHOT_DEVICES_MAX = 1000;
+/** Devices whose last known balance revision a process keeps for its next top-up (emptied when full). */
+const BALANCE_GUESSES_MAX = 10_000;
+
+/** A device's balance overlay as last seen by this process, with its revision (`rev`) and generation. */
+interface BalanceGuess {
+  generation: number;
+  /** The overlay's state JSON, or '' when none is stored (the generated balance holds). */
+  state: string;
+  changedAt: string;
+  rev: string;
+}
 
 /** What `begin` read: the shared generation, windows epoch, faults version and earliest pending due. */
 interface Snapshot {
@@ -75,6 +93,41 @@ type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 /** SHA-256 in base64url: what Redis keeps instead of a refresh token or a one-time code. */
 function digest(secret: string): string {
   return createHash('sha256').update(secret).digest('base64url');
+}
+
+/** Epoch ms of a due time as SNAPSHOT answers it ('' : none, Infinity). */
+function due(field: string): number {
+  return field ? Number(field) : Infinity;
+}
+
+/** A SNAPSHOT reply, and this process's settlement count when it was sent (see `Prefetched`). */
+interface SnapshotRead {
+  read: string[];
+  settlements: number;
+}
+
+/** The SNAPSHOT the `begin`s of one turn of the event loop wait for. */
+interface Gathering {
+  /** Devices whose balances it reads -> their place in the reply. */
+  devices: Map<string, number>;
+  taken: Promise<SnapshotRead>;
+  settle: { resolve(read: SnapshotRead): void; reject(err: unknown): void };
+}
+
+/** A balance overlay from its stored fields ('' state: none stored, the generated balance holds). */
+function overlayOf(state: string, changedAt: string): BalanceOverlay | undefined {
+  return state
+    ? { state: JSON.parse(state) as BalanceOverlay['state'], changedAt: Number(changedAt) }
+    : undefined;
+}
+
+/** A top-up's answer from a script's `{'replay', fingerprint, stored payment JSON}`. */
+function replayOf(reply: readonly string[]): TopUpResult {
+  return {
+    replayed: true,
+    fingerprint: reply[1]!,
+    payment: (JSON.parse(reply[2]!) as StoredPayment).payment,
+  };
 }
 
 /** Whether an ioredis error means the server is unreachable (503), rather than a bug (500). */
@@ -101,6 +154,20 @@ export class RedisStore implements SharedStore {
   private readonly blocks = new Map<string, { gen: number; next: number; end: number }>();
   /** Top-ups in this process, chained per device so they conflict only with other replicas'. */
   private readonly deviceQueues = new Map<string, Promise<unknown>>();
+  /**
+   * The balance (and revision) each device had when this process last read or wrote it: a top-up decides
+   * from it and commits in one round trip; if another replica changed it meanwhile the commit answers
+   * with the current one (a conflict) and the top-up decides again. Only a guess, never trusted.
+   */
+  private readonly balanceGuesses = new Map<string, BalanceGuess>();
+  /** Settlements this process made (a prefetched balance read before one is not used after it). */
+  private settlements = 0;
+  /** Journal entries (JSON) not yet pushed, per journal key (the generation's), oldest first. */
+  private readonly journalBatch = new Map<string, string[]>();
+  /** The snapshot this turn's `begin`s wait for (see `begin`). */
+  private gathering?: Gathering;
+  /** Settled once `flushTurn` has sent this turn's commands and had their answers. */
+  private turnEnd: Promise<void> | undefined;
 
   /** The world's size, written to `meta` (a namespace of another size is refused). */
   private accounts = 0;
@@ -198,9 +265,13 @@ export class RedisStore implements SharedStore {
     try {
       return await work();
     } catch (err) {
-      if (err instanceof StoreUnavailable || !isOutage(err)) throw err;
-      throw this.unavailable(err);
+      throw this.outage(err);
     }
+  }
+
+  /** `err` as thrown to a request: `StoreUnavailable` when it means the server is unreachable. */
+  private outage(err: unknown): unknown {
+    return err instanceof StoreUnavailable || !isOutage(err) ? err : this.unavailable(err);
   }
 
   private unavailable(err?: unknown): StoreUnavailable {
@@ -215,9 +286,99 @@ export class RedisStore implements SharedStore {
     return (this.client as unknown as Record<ScriptName, ScriptCall>)[name].bind(this.client);
   }
 
-  async begin(): Promise<void> {
-    await this.guard(async () => {
-      let read = (await this.script('procodeSnapshot')(`${this.ns}:meta`, this.ns)) as string[];
+  /**
+   * The request's snapshot, shared with every request that begins in the same turn of the event loop:
+   * their `begin`s gather until the turn ends (`setImmediate`), then one SNAPSHOT script reads the state
+   * and every balance they asked for, in the turn's one write (`flushTurn`). A request never joins a
+   * snapshot already sent, so it sees every write answered before it began, on any replica.
+   */
+  async begin(reads?: StoreReads): Promise<Prefetched | undefined> {
+    if (this.client.status !== 'ready') throw this.unavailable();
+    let batch = this.gathering;
+    if (!batch) {
+      let settle!: Gathering['settle'];
+      const taken = new Promise<SnapshotRead>((resolve, reject) => (settle = { resolve, reject }));
+      batch = this.gathering = { devices: new Map(), taken, settle };
+      void this.endOfTurn().catch(() => undefined);
+    }
+    const asked: string[] = [];
+    for (const deviceId of reads?.balances ?? []) {
+      // Beyond the bound a device is read by its handler instead (a round trip of its own).
+      if (!batch.devices.has(deviceId) && batch.devices.size >= SNAPSHOT_DEVICES_MAX) continue;
+      if (!batch.devices.has(deviceId)) batch.devices.set(deviceId, batch.devices.size);
+      asked.push(deviceId);
+    }
+    const { read, settlements } = await batch.taken;
+    if (asked.length === 0) return undefined;
+    const balances = new Map<string, BalanceOverlay | undefined>();
+    for (const deviceId of asked) {
+      const at = 7 + 3 * batch.devices.get(deviceId)!;
+      balances.set(deviceId, overlayOf(read[at]!, read[at + 1]!));
+    }
+    return { balances, generation: Number(read[0]), earliestDue: due(read[5]!), settlements };
+  }
+
+  /** The end of this turn of the event loop, when `flushTurn` sends what the turn gathered. */
+  private endOfTurn(): Promise<void> {
+    this.turnEnd ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushTurn());
+    return this.turnEnd;
+  }
+
+  /**
+   * Sends what this turn gathered in one write (a pipeline): the SNAPSHOT its `begin`s wait for, and the
+   * journal entries of the requests answered in it (JOURNAL_PUSH, one per journal key and 1,000 entries).
+   * The snapshot's outcome goes to its `begin`s; the journal's is the returned promise's.
+   */
+  private async flushTurn(): Promise<void> {
+    this.turnEnd = undefined;
+    const gathering = this.gathering;
+    this.gathering = undefined;
+    const journal = [...this.journalBatch];
+    this.journalBatch.clear();
+    if (!gathering && journal.length === 0) return;
+    const devices = gathering ? [...gathering.devices.keys()] : [];
+    // Counted before the snapshot is sent: a settlement answered before that is in it.
+    const settlements = this.settlements;
+    let replies: [Error | null, unknown][];
+    try {
+      if (this.client.status !== 'ready') throw this.unavailable();
+      const pipeline = this.client.pipeline();
+      const queue = pipeline as unknown as Record<ScriptName, (...args: (string | number)[]) => unknown>;
+      if (gathering) queue.procodeSnapshot(`${this.ns}:meta`, this.ns, ...devices);
+      for (const [key, entries] of journal) {
+        for (let i = 0; i < entries.length; i += JOURNAL_PUSH_MAX)
+          queue.procodeJournalPush(key, this.journalCapacity, ...entries.slice(i, i + JOURNAL_PUSH_MAX));
+      }
+      replies = (await pipeline.exec()) ?? [];
+    } catch (err) {
+      gathering?.settle.reject(this.outage(err));
+      throw this.outage(err);
+    }
+    if (gathering) {
+      const [err, read] = replies[0] ?? [new Error('no reply to the snapshot')];
+      if (err) gathering.settle.reject(this.outage(err));
+      else
+        this.afterSnapshot(read as string[], devices, settlements).then(
+          gathering.settle.resolve,
+          gathering.settle.reject,
+        );
+    }
+    const failed = replies.slice(gathering ? 1 : 0).find(([err]) => err)?.[0];
+    if (failed) throw this.outage(failed);
+  }
+
+  /**
+   * Applies a SNAPSHOT reply for `devices`: moves the process to the shared generation, windows epoch,
+   * clock and fault rules (re-read when their version changed), and remembers each device's balance for
+   * its next top-up. A server that lost its data gets `meta` back first (RESTORE_META), then is read again.
+   */
+  private async afterSnapshot(
+    reply: string[],
+    devices: readonly string[],
+    settlements: number,
+  ): Promise<SnapshotRead> {
+    return this.guard(async () => {
+      let read = reply;
       if (read[6] !== '1') {
         // The server lost its data while we ran: write meta again, past the generation we last saw.
         await this.script('procodeRestoreMeta')(
@@ -228,25 +389,30 @@ export class RedisStore implements SharedStore {
           STORE_FORMAT,
           this.storedTokenKey ?? '',
         );
-        read = (await this.script('procodeSnapshot')(`${this.ns}:meta`, this.ns)) as string[];
+        read = (await this.script('procodeSnapshot')(`${this.ns}:meta`, this.ns, ...devices)) as string[];
       }
-      const [gen, epoch, faults, frozenAt, offsetMs, due] = read;
+      const [gen, epoch, faults, frozenAt, offsetMs, earliest] = read;
       this.snap = {
         generation: Number(gen),
         windowsEpoch: Number(epoch),
         faultsVersion: faults!,
-        earliestDue: due ? Number(due) : Infinity,
+        earliestDue: due(earliest!),
       };
       this.clock.restore(
         frozenAt
           ? { frozenAt: Number(frozenAt), offsetMs: 0 }
           : { offsetMs: offsetMs ? Number(offsetMs) : 0 },
       );
+      devices.forEach((deviceId, i) => {
+        const [state, changedAt, rev] = read.slice(7 + 3 * i, 10 + 3 * i) as [string, string, string];
+        this.guess(deviceId, { generation: Number(gen), state, changedAt, rev });
+      });
       const rulesKey = `${gen}:${faults}`;
       if (rulesKey !== this.rulesKey) {
         this.rules = await this.readFaults();
         this.rulesKey = rulesKey;
       }
+      return { read, settlements };
     });
   }
 
@@ -270,6 +436,8 @@ export class RedisStore implements SharedStore {
   }
 
   async close(): Promise<void> {
+    // What this turn gathered goes first (journal entries of requests already answered).
+    await this.flushTurn().catch(() => undefined);
     await this.connection.close();
   }
 
@@ -450,6 +618,7 @@ export class RedisStore implements SharedStore {
         REFRESH_RETIRED_PER_FAMILY + 1,
         this.limits.refreshTokensPerAccount,
         this.g,
+        this.limits.refreshTokensMax,
       ),
     );
   }
@@ -463,6 +632,7 @@ export class RedisStore implements SharedStore {
         TTL_GRACE_MS * 24 * 31,
         REFRESH_RETIRED_PER_FAMILY + 1,
         this.g,
+        this.limits.refreshTokensMax,
       )) as string[];
       if (reply[0] !== 'ok') return { result: reply[0] as 'unknown' | 'reused' };
       const [, account, scope, expiresAt, family] = reply;
@@ -504,13 +674,24 @@ export class RedisStore implements SharedStore {
     });
   }
 
-  async balance(deviceId: string): Promise<BalanceOverlay | undefined> {
-    return this.guard(async () => {
-      const [state, changedAt] = await this.client.hmget(`${this.g}bal:${deviceId}`, 'state', 'changedAt');
-      return state
-        ? { state: JSON.parse(state) as BalanceOverlay['state'], changedAt: Number(changedAt) }
-        : undefined;
-    });
+  async balance(deviceId: string, prefetched?: Prefetched): Promise<BalanceOverlay | undefined> {
+    // Read with this request's snapshot, and still what a read now would give this request: nothing
+    // was due to settle then, and this process settled nothing since (a request sees its own writes).
+    if (
+      prefetched?.balances.has(deviceId) &&
+      prefetched.generation === this.snap.generation &&
+      prefetched.settlements === this.settlements &&
+      prefetched.earliestDue > this.clock.now()
+    )
+      return prefetched.balances.get(deviceId);
+    return this.guard(() => this.balanceRaw(deviceId));
+  }
+
+  /** Remembers a device's balance as last seen, for its next top-up (see `balanceGuesses`). */
+  private guess(deviceId: string, seen: BalanceGuess): void {
+    if (this.balanceGuesses.size >= BALANCE_GUESSES_MAX && !this.balanceGuesses.has(deviceId))
+      this.balanceGuesses.clear();
+    this.balanceGuesses.set(deviceId, seen);
   }
 
   /** Runs `work` after this process's earlier top-ups of the same device (fewer revision conflicts). */
@@ -525,31 +706,43 @@ export class RedisStore implements SharedStore {
     return run;
   }
 
+  /**
+   * A top-up in one round trip when this process's guess of the balance holds (it made the last change,
+   * or read it, or the device is untouched): decide from the guess, then commit, which checks the key,
+   * the revision and the UTRN in one script. A conflict answers with the current balance, and the top-up
+   * decides again from it; a key already used answers with its payment (a replay). A decision that
+   * throws on a guess is retried after TOPUP_READ, so a replay still wins over a problem with the body.
+   */
   async topUp(req: TopUpRequest): Promise<TopUpResult> {
     return this.serialised(req.deviceId, () =>
       this.guard(async () => {
         const g = this.g;
+        const gen = this.snap.generation;
         const idem = `${g}idem:${req.key}`;
         const bal = `${g}bal:${req.deviceId}`;
         const ttlMs = this.limits.idempotencyTtlSeconds * 1000;
+        const known = this.balanceGuesses.get(req.deviceId);
+        let seen: BalanceGuess =
+          known?.generation === gen ? known : { generation: gen, state: '', changedAt: '', rev: '0' };
+        // Whether `seen` came from Redis in this call, after the key was found unclaimed.
+        let checked = false;
         for (let attempt = 0; attempt < TOP_UP_ATTEMPTS; attempt++) {
-          const read = (await this.script('procodeTopUpRead')(idem, bal, req.now, ttlMs, g)) as string[];
-          if (read[0] === 'replay') {
-            return {
-              replayed: true,
-              fingerprint: read[1]!,
-              payment: (JSON.parse(read[2]!) as StoredPayment).payment,
-            };
-          }
-          const [, state, changedAt, rev] = read;
-          const current = state
-            ? { state: JSON.parse(state) as BalanceOverlay['state'], changedAt: Number(changedAt) }
-            : undefined;
           await this.reserve(['payment', 'utrn']);
-          const decision = req.decide(current, this.mint);
+          let decision: TopUpDecision;
+          try {
+            decision = req.decide(overlayOf(seen.state, seen.changedAt), this.mint);
+          } catch (err) {
+            if (checked) throw err;
+            const read = (await this.script('procodeTopUpRead')(idem, bal, req.now, ttlMs, g)) as string[];
+            if (read[0] === 'replay') return replayOf(read);
+            const [, state, changedAt, rev] = read as [string, string, string, string];
+            seen = { generation: gen, state, changedAt, rev };
+            checked = true;
+            continue;
+          }
           const { payment, balance, pending } = decision;
           const stored: StoredPayment = { accountIndex: req.accountIndex, payment, idempotencyKey: req.key };
-          const result = await this.script('procodeTopUpCommit')(
+          const result = (await this.script('procodeTopUpCommit')(
             idem,
             bal,
             `${g}pay:${payment.paymentId}`,
@@ -563,7 +756,7 @@ export class RedisStore implements SharedStore {
             req.now,
             ttlMs,
             g,
-            rev!,
+            seen.rev,
             balance ? JSON.stringify(balance.state) : '',
             balance ? balance.changedAt : '',
             JSON.stringify(stored),
@@ -575,12 +768,28 @@ export class RedisStore implements SharedStore {
             this.limits.paymentsPerAccount,
             payment.deviceId,
             ttlMs + TTL_GRACE_MS,
-          );
-          if (result === 'ok') {
+            this.limits.paymentsMax,
+          )) as string[];
+          if (result[0] === 'ok') {
             if (pending) this.snap.earliestDue = Math.min(this.snap.earliestDue, pending.dueAt);
+            if (balance) {
+              this.guess(req.deviceId, {
+                generation: gen,
+                state: JSON.stringify(balance.state),
+                changedAt: String(balance.changedAt),
+                rev: result[1]!,
+              });
+            }
             return { replayed: false, payment };
           }
-          // 'claimed' (another request took the key: replay it), 'conflict' or 'utrn': read again.
+          if (result[0] === 'replay') return replayOf(result);
+          if (result[0] === 'conflict') {
+            const [, state, changedAt, rev] = result as [string, string, string, string];
+            seen = { generation: gen, state, changedAt, rev };
+            this.guess(req.deviceId, seen);
+            checked = true;
+          }
+          // 'utrn': a UTRN drawn again by chance; decide again with new ids.
         }
         throw new StoreUnavailable(
           `The balance changed ${TOP_UP_ATTEMPTS} times while this top-up was being applied; try again (same Idempotency-Key).`,
@@ -612,13 +821,14 @@ export class RedisStore implements SharedStore {
             : undefined;
           await this.reserve(['utrn']);
           const result = decide(pending, stored.payment, current, this.mint);
-          const outcome = await this.script('procodeSettleCommit')(
+          const outcome = (await this.script('procodeSettleCommit')(
             `${g}pending`,
             `${g}pay:${id}`,
             `${g}bal:${stored.payment.deviceId}`,
             `${g}utrns`,
             `${g}pend:${id}`,
             `${g}bals`,
+            `${g}rev-seq`,
             id,
             rev!,
             result.balance ? JSON.stringify(result.balance.state) : '',
@@ -626,9 +836,20 @@ export class RedisStore implements SharedStore {
             JSON.stringify({ ...stored, payment: result.payment }),
             result.payment.utrn ?? '',
             stored.payment.deviceId,
-          );
-          if (outcome === 'ok') settled += 1;
-          if (outcome === 'ok' || outcome === 'gone') break;
+          )) as string[];
+          if (outcome[0] === 'ok') {
+            settled += 1;
+            this.settlements += 1;
+            if (result.balance) {
+              this.guess(stored.payment.deviceId, {
+                generation: this.snap.generation,
+                state: JSON.stringify(result.balance.state),
+                changedAt: String(result.balance.changedAt),
+                rev: outcome[1]!,
+              });
+            }
+          }
+          if (outcome[0] === 'ok' || outcome[0] === 'gone') break;
         }
       }
       const next = await this.client.zrange(`${g}pending`, '0', '0', 'WITHSCORES');
@@ -766,13 +987,19 @@ export class RedisStore implements SharedStore {
   async journalAppend(entry: RawJournalEntry): Promise<void> {
     if (this.journalCapacity === 0) return;
     // Written redacted: a password, token or code never sits in Redis through the journal.
-    await this.guard(async () => {
-      await this.client
-        .multi()
-        .lpush(`${this.g}journal`, JSON.stringify(redactEntry(entry)))
-        .ltrim(`${this.g}journal`, 0, this.journalCapacity - 1)
-        .exec();
-    });
+    const key = `${this.g}journal`;
+    let batch = this.journalBatch.get(key);
+    if (!batch) this.journalBatch.set(key, (batch = []));
+    batch.push(JSON.stringify(redactEntry(entry)));
+    // Only the newest `journalCapacity` can be kept: older ones need not be sent.
+    if (batch.length > this.journalCapacity) batch.shift();
+    // Every request answered in this turn of the event loop goes in its one write, after it.
+    return this.endOfTurn();
+  }
+
+  /** Sends the journal entries gathered so far now, so a query that follows has them. */
+  private async pushJournal(): Promise<void> {
+    if (this.journalBatch.size > 0) await this.flushTurn();
   }
 
   private async journal(filter: JournalFilter): Promise<JournalEntry[]> {
@@ -792,6 +1019,7 @@ export class RedisStore implements SharedStore {
     filter: JournalFilter,
     limit: number,
   ): Promise<{ items: JournalEntry[]; total: number }> {
+    await this.pushJournal();
     return this.guard(async () => {
       const matched = await this.journal(filter);
       return { items: matched.slice(0, limit), total: matched.length };
@@ -799,10 +1027,12 @@ export class RedisStore implements SharedStore {
   }
 
   async journalCount(filter: JournalFilter): Promise<number> {
+    await this.pushJournal();
     return this.guard(async () => (await this.journal(filter)).length);
   }
 
   async clearJournal(): Promise<void> {
+    await this.pushJournal();
     await this.guard(() => this.client.del(`${this.g}journal`));
   }
 
@@ -858,9 +1088,7 @@ export class RedisStore implements SharedStore {
 
   private async balanceRaw(deviceId: string): Promise<BalanceOverlay | undefined> {
     const [state, changedAt] = await this.client.hmget(`${this.g}bal:${deviceId}`, 'state', 'changedAt');
-    return state
-      ? { state: JSON.parse(state) as BalanceOverlay['state'], changedAt: Number(changedAt) }
-      : undefined;
+    return overlayOf(state ?? '', changedAt ?? '');
   }
 
   /** Every key of the current generation matching `pattern` (SCAN; for imports, not per request). */
@@ -881,6 +1109,9 @@ export class RedisStore implements SharedStore {
       const old = (
         await Promise.all(['pay:*', 'pays:*', 'idem:*', 'bal:*', 'pend:*'].map((p) => this.scan(`${g}${p}`)))
       ).flat();
+      // Revisions are never used twice in a generation, so no process's guess of an old balance matches.
+      const n = overlay.balances.length;
+      let rev = (await this.client.incrby(`${g}rev-seq`, n)) - n;
       const multi = this.client.multi();
       for (let i = 0; i < old.length; i += UNLINK_BATCH) multi.unlink(...old.slice(i, i + UNLINK_BATCH));
       multi.unlink(`${g}reg`, `${g}reg-email`, `${g}utrns`, `${g}pending`, `${g}pay-all`, `${g}bals`);
@@ -918,7 +1149,12 @@ export class RedisStore implements SharedStore {
         multi.set(`${g}pend:${p.paymentId}`, JSON.stringify(p));
       }
       for (const [deviceId, b] of overlay.balances) {
-        multi.hset(`${g}bal:${deviceId}`, { state: JSON.stringify(b.state), changedAt: b.changedAt, rev: 1 });
+        rev += 1;
+        multi.hset(`${g}bal:${deviceId}`, {
+          state: JSON.stringify(b.state),
+          changedAt: b.changedAt,
+          rev: `r${rev}`,
+        });
         multi.sadd(`${g}bals`, deviceId);
       }
       await multi.exec();
@@ -940,6 +1176,8 @@ export class RedisStore implements SharedStore {
       this.snap = { ...this.snap, generation, earliestDue: Infinity };
       this.rules = [];
       this.rulesKey = `${generation}:${this.snap.faultsVersion}`;
+      // What was gathered for the old generation's journal goes with it.
+      this.journalBatch.clear();
       this.clock.resume();
       for (const listener of this.resetListeners) listener();
       // The old generation is invisible already; its keys go in the background.

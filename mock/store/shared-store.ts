@@ -131,6 +131,34 @@ export interface OverlayImport {
   balances: [string, BalanceOverlay][];
 }
 
+/**
+ * Reads a request will make, named by the router from the operation and its path parameters before the
+ * handler runs (`HandlerEntry.reads`), so `begin` fetches them with the snapshot: on Redis a read of an
+ * entity no client changed then costs no round trip of its own (issue 12: GetBalance within 0.8x of the
+ * memory store).
+ */
+export interface StoreReads {
+  /** Devices whose balance overlay the handler reads (GetBalance). */
+  balances?: readonly string[];
+}
+
+/**
+ * What `begin` fetched for one request besides the snapshot; the handler passes it back to the read it
+ * stands for (`balance(deviceId, prefetched)`), which uses it only while it is still what that read would
+ * return to this request (the Redis store's rule: same generation, nothing due to settle, no settlement
+ * by this process since). Undefined from a store that fetches nothing ahead (memory).
+ */
+export interface Prefetched {
+  /** Device id -> its balance overlay as of `begin` (undefined: none stored, the generated one holds). */
+  readonly balances: ReadonlyMap<string, BalanceOverlay | undefined>;
+  /** The generation it was read in. */
+  readonly generation: number;
+  /** Epoch ms of the earliest pending settlement as of `begin` (Infinity: none). */
+  readonly earliestDue: number;
+  /** The store's count of settlements made by this process when it was read. */
+  readonly settlements: number;
+}
+
 /** The store: memory (`MemoryStore`) or Redis (`RedisStore`). */
 export interface SharedStore {
   readonly kind: 'memory' | 'redis';
@@ -139,10 +167,13 @@ export interface SharedStore {
 
   /**
    * Called once at the start of each request that may use the store: the Redis store reads the shared
-   * generation, clock and fault-rule version in one round trip (and moves the process's clock to the
-   * shared one). @throws StoreUnavailable while Redis is down.
+   * generation, clock and fault-rule version, and the entities named by `reads`, in one round trip (and
+   * moves the process's clock to the shared one).
+   * @param reads what the request's handler will read (see `StoreReads`).
+   * @returns what was read ahead for the handler, or undefined when nothing was.
+   * @throws StoreUnavailable while Redis is down.
    */
-  begin(): Promise<void>;
+  begin(reads?: StoreReads): Promise<Prefetched | undefined>;
   /** The generation as of the last `begin` (a reset starts a new one; tokens carry it). */
   generation(): number;
   /** Registers a memo to clear on every reset this process makes. */
@@ -196,7 +227,12 @@ export interface SharedStore {
     offset: number,
     limit: number,
   ): Promise<PaymentSlice>;
-  balance(deviceId: string): Promise<BalanceOverlay | undefined>;
+  /**
+   * The device's balance overlay (undefined: the generated balance holds).
+   * @param prefetched what this request's `begin` read ahead: answered from it, with no round trip, while
+   *   it still holds (see `Prefetched`).
+   */
+  balance(deviceId: string, prefetched?: Prefetched): Promise<BalanceOverlay | undefined>;
   /** A MakePayment, atomic with the claim of its Idempotency-Key. */
   topUp(request: TopUpRequest): Promise<TopUpResult>;
   /** Settles every pending payment due at `now`, in due order, each once. @returns how many. */
@@ -227,6 +263,10 @@ export interface SharedStore {
   clearFaults(): Promise<void>;
 
   // Journal --------------------------------------------------------------------------------------------
+  /**
+   * Records an answered request. The Redis store gathers the entries of one turn of the event loop into
+   * one command; its queries write what is gathered first, so a journal read after an answer has it.
+   */
   journalAppend(entry: RawJournalEntry): Promise<void>;
   journalQuery(filter: JournalFilter, limit: number): Promise<{ items: JournalEntry[]; total: number }>;
   journalCount(filter: JournalFilter): Promise<number>;

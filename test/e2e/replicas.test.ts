@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import personas from '../../fixtures/personas.json';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,6 +89,34 @@ async function until(probe: () => Promise<boolean>, ms: number): Promise<void> {
   }
 }
 
+/**
+ * The commands clients sent Redis (MONITOR; none from inside scripts) from the snapshot of the request
+ * `work` sends until the journal push that follows its answer: each as its name (`script` for EVAL and EVALSHA) and, for
+ * a script, the part of its first key after the namespace and generation (`meta`, `journal`,
+ * `idem:<account>:<key>`).
+ */
+async function commandsDuring(port: number, work: () => Promise<unknown>): Promise<string[][]> {
+  const monitor = await new Redis({ host: '127.0.0.1', port, lazyConnect: true }).monitor();
+  const seen: string[][] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source === 'lua') return;
+    const command = args[0]!.toLowerCase();
+    // EVAL the first time a connection runs a script, EVALSHA after.
+    const name = command === 'eval' || command === 'evalsha' ? 'script' : command;
+    const key = name === 'script' ? (args[3] ?? '').replace(/^procode:\{[^}]*\}:(g\d+:)?/, '') : '';
+    seen.push(key ? [name, key] : [name]);
+  });
+  try {
+    await work();
+    // From the request's snapshot on: a journal push of an earlier request may come just before it.
+    const start = (): number => seen.findIndex(([name, key]) => name === 'script' && key === 'meta');
+    await until(async () => start() >= 0 && seen.slice(start()).some(([, key]) => key === 'journal'), 5000);
+    return seen.slice(start());
+  } finally {
+    monitor.disconnect();
+  }
+}
+
 /** One top-up a client sends: its key and amount are kept, so a retry is the same payment. */
 interface TopUp {
   key: string;
@@ -163,6 +192,46 @@ describeWithRedis('two mock replicas sharing one Redis', () => {
     });
     expect(me.status).toBe(200);
     expect(me.body.accountNumber).toBe(personas.personas.find((p) => p.id === 'basic')!.accountNumber);
+  });
+
+  test('a GetBalance is one Redis command before its answer (the journal pushed after it), a MakePayment two; a top-up through B is seen by the next GetBalance on A', async () => {
+    const token = (await login(a.base, 'basic')).body.access_token as string;
+    const balance = async (base: string): Promise<number> => credit(base, token, meterId);
+    const requestId = randomUUID();
+    const read = await commandsDuring(redis.port, async () => {
+      const res = await api(a.base, `/api/energy/devices/${meterId}/balance`, {
+        headers: { ...bearer(token), 'X-Request-ID': requestId },
+      });
+      expect(res.status).toBe(200);
+    });
+    expect(read).toEqual([
+      ['script', 'meta'],
+      ['script', 'journal'],
+    ]);
+    // The journal pushed after the answer is shared: B lists the request A answered, redacted.
+    const journal = await api(b.base, '/__admin/requests?operationId=GetBalance&limit=1');
+    expect(journal.body.items[0]).toMatchObject({
+      requestId,
+      status: 200,
+      request: { headers: { authorization: 'Bearer [redacted]' } },
+    });
+    const before = await balance(a.base);
+    const paid = await commandsDuring(redis.port, async () => {
+      expect((await topUp(a.base, token, meterId, 100, randomUUID())).status).toBe(201);
+    });
+    // Ids are reserved 16 at a time (INCRBY of the payment and UTRN sequences), so now and then.
+    expect(paid.filter(([command]) => command !== 'incrby')).toEqual([
+      ['script', 'meta'],
+      ['script', expect.stringMatching(/^idem:/)],
+      ['script', 'journal'],
+    ]);
+    expect(await balance(a.base)).toBe(before + 100);
+    expect((await topUp(b.base, token, meterId, 250, randomUUID())).status).toBe(201);
+    expect(await balance(a.base)).toBe(before + 350);
+    // A's own view of the meter is out of date now: its next top-up still adds to the current balance.
+    expect((await topUp(a.base, token, meterId, 150, randomUUID())).status).toBe(201);
+    expect(await balance(b.base)).toBe(before + 500);
+    expect(await balance(a.base)).toBe(before + 500);
   });
 
   test('a code sent through A (read from either outbox) verifies through B', async () => {

@@ -1,7 +1,7 @@
 import { ResourceOwnerPassword } from 'simple-oauth2';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import personas from '../../fixtures/personas.json';
@@ -212,4 +212,43 @@ test('a mock whose stdout nobody reads keeps answering (log lines wait or drop; 
   } finally {
     child.kill('SIGKILL');
   }
+}, 90_000);
+
+/**
+ * What the built mock loaded once `startMock` settled for `store`: whether any ioredis module is in
+ * Node's module cache, and the start-up error, if any (one child process per call).
+ */
+function storeStart(store: string): { ioredisLoaded: boolean; error?: string } {
+  const dist = (file: string): string => JSON.stringify(join(ROOT, 'dist', 'mock', file));
+  const script = `
+    const { loadConfig } = require(${dist('config.js')});
+    const { startMock } = require(${dist('server.js')});
+    const loaded = () => Object.keys(require.cache).some((k) => k.includes('/node_modules/ioredis/'));
+    startMock(loadConfig({ port: 0, host: '127.0.0.1', logLevel: 'silent', store: ${JSON.stringify(store)} })).then(
+      async (mock) => { const ioredisLoaded = loaded(); await mock.close(0); console.log(JSON.stringify({ ioredisLoaded })); },
+      (err) => console.log(JSON.stringify({ ioredisLoaded: loaded(), error: err.message })),
+    );`;
+  const run = spawnSync(process.execPath, ['-e', script], {
+    env: { PATH: process.env.PATH ?? '' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as {
+    ioredisLoaded: boolean;
+    error?: string;
+  };
+}
+
+test('a memory store never loads the Redis client; a Redis URL loads it and still says in one line what is wrong', async () => {
+  expect(storeStart('memory')).toEqual({ ioredisLoaded: false });
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as AddressInfo).port;
+  probe.close();
+  await once(probe, 'close');
+  expect(storeStart(`redis://127.0.0.1:${port}/0`)).toEqual({
+    ioredisLoaded: true,
+    error: `--store (PROCODE_STORE)="redis://127.0.0.1:${port}/0": nothing listens on 127.0.0.1:${port}: start redis-server, or fix the URL`,
+  });
 }, 90_000);

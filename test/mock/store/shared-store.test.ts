@@ -8,7 +8,7 @@ import { ScenarioClock, ManualClock } from '../../../mock/clock';
 import { DEFAULTS } from '../../../mock/config';
 import { SeededRandom } from '../../../mock/random';
 import { MemoryStore, RedisStore, StoreUnavailable } from '../../../mock/store';
-import type { PaymentRecord, SharedStore, TopUpRequest } from '../../../mock/store';
+import type { PaymentRecord, SharedStore, StoreLimits, TopUpRequest } from '../../../mock/store';
 import { RedisConnection, parseStoreUrl } from '../../../mock/store/redis-connection';
 import { describeWithRedis, startRedis } from '../../helpers/redis-server';
 import type { RedisServer } from '../../helpers/redis-server';
@@ -27,17 +27,28 @@ interface Harness {
 
 /** A top-up of `amount` pence on device `d1` of account 1 with key `key` (APPLIED, credit += amount). */
 function topUp(key: string, amount: number, fingerprint = `f-${amount}`): TopUpRequest {
+  return topUpOn(1, 'd1', key, amount, fingerprint);
+}
+
+/** A top-up of `amount` pence on `deviceId` of account `accountIndex` with key `key` (APPLIED). */
+function topUpOn(
+  accountIndex: number,
+  deviceId: string,
+  key: string,
+  amount: number,
+  fingerprint = `f-${amount}`,
+): TopUpRequest {
   return {
-    accountIndex: 1,
-    deviceId: 'd1',
-    key: `1:${key}`,
+    accountIndex,
+    deviceId,
+    key: `${accountIndex}:${key}`,
     fingerprint,
     now: NOW,
     decide: (current, mint) => {
       const state = current?.state ?? BALANCE;
       const payment: PaymentRecord = {
         paymentId: mint.paymentId(),
-        deviceId: 'd1',
+        deviceId,
         amountPence: amount,
         method: 'CARD',
         status: 'APPLIED',
@@ -56,13 +67,14 @@ function topUp(key: string, amount: number, fingerprint = `f-${amount}`): TopUpR
 const credit = async (store: SharedStore): Promise<number | undefined> =>
   ((await store.balance('d1'))?.state as { creditPence?: number } | undefined)?.creditPence;
 
+/** Opens a fresh store (its own namespace on Redis), with `limits` over the defaults, reset and begun. */
+type Open = (limits?: Partial<StoreLimits>) => Promise<Harness>;
+
 /** The table: each test gets a fresh, reset store. */
-function behaviour(make: () => Harness): void {
+function behaviour(open: Open): void {
   let h: Harness;
   beforeEach(async () => {
-    h = make();
-    await h.store.reset();
-    await h.store.begin();
+    h = await open();
   });
 
   test('register refuses a taken account or e-mail, and the registration reads back', async () => {
@@ -265,6 +277,112 @@ function behaviour(make: () => Harness): void {
     expect(h.store.faultsEmpty()).toBe(true);
   });
 
+  test('payments beyond paymentsMax in all accounts drop the oldest of any account, with its Idempotency-Key', async () => {
+    const { store } = await open({ paymentsMax: 3 });
+    const made = [];
+    for (let account = 1; account <= 4; account++)
+      made.push((await store.topUp(topUpOn(account, `d${account}`, 'k', 100 * account))).payment);
+    expect(await store.payment(made[0]!.paymentId)).toBeUndefined();
+    expect((await store.paymentPage(1, undefined, 0, 10)).total).toBe(0);
+    expect((await store.paymentPage(1, 'd1', 0, 10)).total).toBe(0);
+    for (let account = 2; account <= 4; account++)
+      expect((await store.paymentPage(account, undefined, 0, 10)).items).toEqual([made[account - 1]]);
+    expect((await store.exportOverlay(NOW)).payments.map((p) => p.payment.paymentId)).toEqual(
+      made.slice(1).map((p) => p.paymentId),
+    );
+    // Its key went with it: the same key and body make a new payment, which drops account 2's.
+    const again = await store.topUp(topUpOn(1, 'd1', 'k', 100));
+    expect(again.replayed).toBe(false);
+    expect(again.payment.paymentId).not.toBe(made[0]!.paymentId);
+    expect(await store.payment(made[1]!.paymentId)).toBeUndefined();
+    expect((await store.paymentPage(1, undefined, 0, 10)).total).toBe(1);
+  });
+
+  test('refresh tokens beyond refreshTokensMax in all accounts revoke the oldest logins, never the one rotating', async () => {
+    const { store } = await open({ refreshTokensMax: 3 });
+    const login = (token: string, accountIndex: number, family: string) =>
+      store.issueRefresh(token, { accountIndex, scope: 'customer', expiresAt: NOW + 60_000, family }, NOW);
+    const ok = { result: 'ok' };
+    await login('t1', 1, 'f1');
+    await login('t2', 2, 'f2');
+    await login('t3', 3, 'f3');
+    expect(await store.useRefresh('t1', NOW)).toMatchObject(ok);
+    await login('t4', 4, 'f4');
+    expect(await store.useRefresh('t1', NOW)).toEqual({ result: 'unknown' });
+    // Four tokens in all, but the oldest family is the one rotating: it stays.
+    expect(await store.useRefresh('t2', NOW, 't2b')).toMatchObject(ok);
+    expect(await store.useRefresh('t2b', NOW)).toMatchObject(ok);
+    await login('t5', 5, 'f5');
+    expect(await store.useRefresh('t2b', NOW)).toEqual({ result: 'unknown' });
+    for (const t of ['t3', 't4', 't5']) expect(await store.useRefresh(t, NOW)).toMatchObject(ok);
+  });
+
+  test("a login revoked by reuse no longer counts against its account's bound", async () => {
+    const { store } = await open({ refreshTokensPerAccount: 3 });
+    const login = (token: string, family: string) =>
+      store.issueRefresh(token, { accountIndex: 1, scope: 'customer', expiresAt: NOW + 60_000, family }, NOW);
+    await login('b', 'fb');
+    await login('c', 'fc');
+    await login('a', 'fa');
+    await store.useRefresh('a', NOW, 'a2');
+    expect(await store.useRefresh('a', NOW)).toEqual({ result: 'reused' });
+    await login('d', 'fd');
+    for (const t of ['b', 'c', 'd']) expect(await store.useRefresh(t, NOW)).toMatchObject({ result: 'ok' });
+  });
+
+  test('a balance read ahead by begin is the one balance() gives, and the next begin reads a newer one', async () => {
+    const before = await h.store.begin({ balances: ['d1'] });
+    expect(await h.store.balance('d1', before)).toBeUndefined();
+    await h.store.topUp(topUp('a', 5));
+    const after = await h.store.begin({ balances: ['d1', 'd2'] });
+    expect((await h.store.balance('d1', after))?.state).toMatchObject({ creditPence: 5 });
+    expect(await h.store.balance('d2', after)).toBeUndefined();
+  });
+
+  test('a balance read ahead while a payment was due is not used: the read after settling sees it', async () => {
+    await h.store.topUp({
+      ...topUp('due', 100),
+      decide: (_c, mint) => {
+        const payment: PaymentRecord = {
+          paymentId: mint.paymentId(),
+          deviceId: 'd1',
+          amountPence: 100,
+          method: 'CARD',
+          status: 'PENDING',
+          createdAt: 'c',
+        };
+        return {
+          payment,
+          pending: { paymentId: payment.paymentId, accountIndex: 1, dueAt: NOW, outcome: 'APPLIED' },
+        };
+      },
+    });
+    const prefetched = await h.store.begin({ balances: ['d1'] });
+    const settled = await h.store.settleDue(NOW, (_p, payment, current, mint) => ({
+      payment: { ...payment, status: 'APPLIED', utrn: mint.utrn() },
+      balance: {
+        state: { ...(current?.state ?? BALANCE), creditPence: 100 } as typeof BALANCE,
+        changedAt: NOW,
+      },
+    }));
+    expect(settled).toBe(1);
+    expect(await credit(h.store)).toBe(100);
+    expect((await h.store.balance('d1', prefetched))?.state).toMatchObject({ creditPence: 100 });
+  });
+
+  test('a top-up after a state import adds to the imported balance, not to the one seen before', async () => {
+    await h.store.topUp(topUp('a', 5));
+    const imported = { ...BALANCE, creditPence: 100 } as typeof BALANCE;
+    await h.store.importOverlay({
+      registrations: [],
+      payments: [],
+      pending: [],
+      balances: [['d1', { state: imported, changedAt: NOW }]],
+    });
+    await h.store.topUp(topUp('b', 1));
+    expect(await credit(h.store)).toBe(101);
+  });
+
   test('the clock is shared through the store', async () => {
     h.clock.freeze(NOW + 5000);
     await h.store.saveClock(h.clock.snapshot());
@@ -277,7 +395,12 @@ function behaviour(make: () => Harness): void {
 
 describe('memory store', () => {
   const clock = new ScenarioClock(new ManualClock());
-  behaviour(() => ({ store: new MemoryStore(new SeededRandom(42)), clock }));
+  behaviour(async (limits) => {
+    const store = new MemoryStore(new SeededRandom(42), { limits: { ...DEFAULTS, ...limits } });
+    await store.reset();
+    await store.begin();
+    return { store, clock };
+  });
 });
 
 describeWithRedis('redis store', () => {
@@ -293,21 +416,21 @@ describeWithRedis('redis store', () => {
   });
 
   describe('behaviour', () => {
-    let current: Harness | undefined;
-    beforeEach(async () => {
+    behaviour(async (limits) => {
       const clock = new ScenarioClock(new ManualClock());
       const connection = await RedisConnection.open(parseStoreUrl(redis.url));
       const { store } = await RedisStore.open(connection, clock, {
         seed: 42,
         accounts: 1000,
         prefix: `t${prefix++}`,
-        limits: DEFAULTS,
+        limits: { ...DEFAULTS, ...limits },
         journalSize: 100,
       });
       opened.push({ store, clock });
-      current = { store, clock };
+      await store.reset();
+      await store.begin();
+      return { store, clock };
     });
-    behaviour(() => current!);
   });
 
   test('two stores on one namespace share state; another world size is refused', async () => {
@@ -332,11 +455,22 @@ describeWithRedis('redis store', () => {
     const a = await open();
     const b = await open();
     expect(a.tokenKey).toBe(b.tokenKey);
+    const seenByB = async (): Promise<number | undefined> => {
+      const prefetched = await b.store.begin({ balances: ['d1'] });
+      return ((await b.store.balance('d1', prefetched))?.state as { creditPence?: number } | undefined)
+        ?.creditPence;
+    };
+    expect(await seenByB()).toBeUndefined();
     await a.store.topUp(topUp('x', 5));
     await b.store.begin();
     expect(await credit(b.store)).toBe(5);
+    expect(await seenByB()).toBe(5);
     const [ra, rb] = await Promise.all([a.store.topUp(topUp('y', 1)), b.store.topUp(topUp('z', 1))]);
     expect(ra.payment.paymentId).not.toBe(rb.payment.paymentId);
+    expect(await seenByB()).toBe(7);
+    // A's last view of d1 (5, then its own 6 or 7) is out of date: its next top-up still adds to 7.
+    await a.store.topUp(topUp('w', 3));
+    expect(await seenByB()).toBe(10);
     await a.store.reset();
     await b.store.begin();
     expect(b.store.generation()).toBe(a.store.generation());
