@@ -167,6 +167,29 @@ export async function recordLoginFailure(services: Services, username: string): 
 }
 
 /**
+ * Claims one password attempt for `username` (case-insensitive) at the mock's clock, in one store step:
+ * counted (as a wrong password until `forgetLoginAttempt` takes it back) unless `LOGIN_FAILURE_LIMIT`
+ * are counted in the window, which throttles it (RFC 6585 section 4). Check and count are one step, so
+ * attempts in flight together, through one replica or several, stop at the limit.
+ * @returns `{ at }`, the epoch ms it was counted at, or `{ retryAfterSeconds }` (at least 1) when throttled.
+ */
+export async function claimLoginAttempt(
+  services: Services,
+  username: string,
+): Promise<{ at: number } | { retryAfterSeconds: number }> {
+  const now = services.clock.now();
+  const windowMs = LOGIN_FAILURE_WINDOW_SECONDS * 1000;
+  const oldest = await services.store.claimLoginAttempt(
+    throttleKey(username),
+    now,
+    now - windowMs,
+    LOGIN_FAILURE_LIMIT,
+  );
+  if (oldest === undefined) return { at: now };
+  return { retryAfterSeconds: Math.max(1, Math.ceil((oldest + windowMs - now) / 1000)) };
+}
+
+/**
  * Takes back one counted attempt (epoch ms `at`, as `recordLoginFailure` returned it) of `username`: the
  * password was right after all. Earlier failures stay counted.
  */
@@ -195,8 +218,12 @@ const tokenRequest: Handler = async (ctx) => {
       TOKEN_HEADERS,
     );
   }
-  const retryAfter = await loginRetryAfterSeconds(services, body.username!);
-  if (retryAfter !== undefined) {
+  // Counted before the (asynchronous) password check, in the same step as the limit is checked, so
+  // guesses in flight together count against the limit as they would one after another; taken back
+  // when the password is right.
+  const claim = await claimLoginAttempt(services, body.username!);
+  if ('retryAfterSeconds' in claim) {
+    const retryAfter = claim.retryAfterSeconds;
     throw problem(
       PROBLEMS.TOO_MANY_REQUESTS,
       `Too many wrong passwords for this username: at most ${LOGIN_FAILURE_LIMIT} in ${LOGIN_FAILURE_WINDOW_SECONDS / 60} minutes; try again in ${retryAfter} seconds.`,
@@ -204,9 +231,7 @@ const tokenRequest: Handler = async (ctx) => {
       { 'Retry-After': String(retryAfter) },
     );
   }
-  // Counted before the (asynchronous) password check, so guesses in flight together count against the
-  // limit as they would one after another; taken back when the password is right.
-  const attemptAt = await recordLoginFailure(services, body.username!);
+  const attemptAt = claim.at;
   const result = await login(services, body.username!, body.password!);
   if (!result) {
     throw problem(

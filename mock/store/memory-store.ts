@@ -65,9 +65,24 @@ export class MemoryStore implements SharedStore {
     return this.data.journal.capacity;
   }
 
-  /** Nothing to read ahead: the maps are this process's own. */
-  async begin(): Promise<undefined> {
-    return undefined;
+  /** The turn of the event loop that the requests begun in this one wait for (see `begin`). */
+  private turn?: Promise<undefined>;
+
+  /**
+   * Nothing to read ahead (the maps are this process's own), but, as on Redis, the requests that begin
+   * in one turn of the event loop go on together in the next (`setImmediate`): each stage then runs for
+   * all of them in a row, which costs less CPU per request than running each request's whole pipeline
+   * in turn (bench/: the Redis mock, which waits for its per-turn snapshot, needed less CPU per GetBalance
+   * than the memory mock did).
+   */
+  begin(): Promise<undefined> {
+    this.turn ??= new Promise((resolve) =>
+      setImmediate(() => {
+        this.turn = undefined;
+        resolve(undefined);
+      }),
+    );
+    return this.turn;
   }
 
   generation(): number {
@@ -130,6 +145,18 @@ export class MemoryStore implements SharedStore {
       if (loginFailures.size <= LOGIN_FAILURE_MAX_USERNAMES) break;
       loginFailures.delete(other);
     }
+  }
+
+  async claimLoginAttempt(
+    key: string,
+    now: number,
+    windowStart: number,
+    limit: number,
+  ): Promise<number | undefined> {
+    const recent = this.recentFailures(key, windowStart);
+    if (recent.length >= limit) return recent[0];
+    await this.countLoginFailure(key, now, windowStart, limit);
+    return undefined;
   }
 
   async forgetLoginFailure(key: string, at: number): Promise<void> {

@@ -141,6 +141,25 @@ return 1
 `,
 };
 
+/**
+ * Claim a password attempt: KEYS failures; ARGV window start, now, member, limit, TTL. With `limit`
+ * failures already in the window it counts nothing and returns the oldest one's score (epoch ms); else it
+ * counts this one and returns 'ok'. One step, so attempts in flight together cannot all pass the check.
+ */
+export const LOGIN_CLAIM: Script = {
+  numberOfKeys: 1,
+  lua: `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  local o = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return o[2]
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return 'ok'
+`,
+};
+
 /** Take back one wrong password counted at ARGV[1] (epoch ms). */
 export const LOGIN_FORGET: Script = {
   numberOfKeys: 1,
@@ -450,6 +469,7 @@ export const SCRIPTS = {
   procodeRegister: REGISTER,
   procodeLoginCount: LOGIN_COUNT,
   procodeLoginForget: LOGIN_FORGET,
+  procodeLoginClaim: LOGIN_CLAIM,
   procodeOtpSend: OTP_SEND,
   procodeOtpVerify: OTP_VERIFY,
   procodeGateway: GATEWAY,

@@ -531,6 +531,25 @@ export class RedisStore implements SharedStore {
     );
   }
 
+  async claimLoginAttempt(
+    key: string,
+    now: number,
+    windowStart: number,
+    limit: number,
+  ): Promise<number | undefined> {
+    return this.guard(async () => {
+      const oldest = (await this.script('procodeLoginClaim')(
+        `${this.w}lf:${key}`,
+        windowStart,
+        now,
+        `${now}:${randomUUID()}`,
+        limit,
+        Math.max(TTL_GRACE_MS, now - windowStart + TTL_GRACE_MS),
+      )) as string | number;
+      return oldest === 'ok' ? undefined : Number(oldest);
+    });
+  }
+
   async forgetLoginFailure(key: string, at: number): Promise<void> {
     await this.guard(() => this.script('procodeLoginForget')(`${this.w}lf:${key}`, at));
   }

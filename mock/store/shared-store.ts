@@ -194,6 +194,17 @@ export interface SharedStore {
   loginFailures(key: string, windowStart: number): Promise<number[]>;
   /** Counts one at `now`, keeping the newest `limit`. */
   countLoginFailure(key: string, now: number, windowStart: number, limit: number): Promise<void>;
+  /**
+   * Counts an attempt at `now` unless `limit` are already counted after `windowStart`, in one atomic step
+   * (check and count apart let attempts in flight together all pass the check).
+   * @returns undefined when counted; else the oldest counted attempt (epoch ms), nothing counted.
+   */
+  claimLoginAttempt(
+    key: string,
+    now: number,
+    windowStart: number,
+    limit: number,
+  ): Promise<number | undefined>;
   /** Takes back one counted at `at`. */
   forgetLoginFailure(key: string, at: number): Promise<void>;
 

@@ -200,6 +200,19 @@ function behaviour(open: Open): void {
     expect(await h.store.loginFailures('u', NOW + 5)).toHaveLength(5);
   });
 
+  test('password attempts claimed together stop at the limit: the rest are refused with the oldest', async () => {
+    const claims = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => h.store.claimLoginAttempt('v', NOW + i, NOW - 900_000, 10)),
+    );
+    expect(claims.filter((c) => c === undefined)).toHaveLength(10);
+    const refused = claims.filter((c) => c !== undefined);
+    expect(refused).toHaveLength(5);
+    expect(new Set(refused)).toEqual(new Set([NOW]));
+    expect(await h.store.loginFailures('v', NOW - 900_000)).toHaveLength(10);
+    // Once the oldest leaves the window, one more is counted.
+    expect(await h.store.claimLoginAttempt('v', NOW + 900_000, NOW, 10)).toBeUndefined();
+  });
+
   test('gateway limits: all counted or none, and the full window is named', async () => {
     const limits = [
       { counter: 'rate', calls: 2, periodMs: 1000 },
