@@ -188,6 +188,7 @@ export function createApp(options: AppOptions = {}): MockApp {
             requestBody: locals.requestBody,
             responseHeaders: res.getHeaders(),
             responseBody: locals.responseBody,
+            responseBodyIsJson: locals.responseBodyIsJson,
             ...(locals.fault ? { fault: locals.fault.faultId } : {}),
           })
           // A request already answered is not failed by a journal the store could not write (Redis down).

@@ -20,6 +20,8 @@ export interface WireReply {
 export interface ReplyLocals {
   /** The body as written. */
   responseBody?: string;
+  /** True when `responseBody` is JSON this serializer wrote (for the journal). */
+  responseBodyIsJson?: boolean;
   /** The problem of an error reply. */
   problem?: WireReply['problem'];
 }
@@ -89,7 +91,9 @@ export function writeReply(res: Response, reply: WireReply): void {
     return;
   }
   res.setHeader('Content-Type', `${reply.contentType}; charset=utf-8`);
-  const text = /[/+]json$/.test(reply.contentType) ? JSON.stringify(reply.body) : String(reply.body);
+  const isJson = /[/+]json$/.test(reply.contentType);
+  const text = isJson ? JSON.stringify(reply.body) : String(reply.body);
   (res.locals as ReplyLocals).responseBody = text;
+  (res.locals as ReplyLocals).responseBodyIsJson = isJson;
   res.end(text);
 }

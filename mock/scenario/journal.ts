@@ -21,6 +21,8 @@ export interface RawJournalEntry {
   responseHeaders: OutgoingHttpHeaders;
   /** The body as written (JSON text), if any. */
   responseBody?: string;
+  /** True when `responseBody` is the serializer's own `JSON.stringify` (never a fault's broken JSON). */
+  responseBodyIsJson?: boolean;
   /** The fault rule that acted on the request (`/__admin/faults`), if any. */
   fault?: string;
 }
@@ -71,7 +73,28 @@ const SECRET_HEADER =
 /** Authentication schemes whose name may stay visible (RFC 9110 section 11.1); the credentials never do. */
 const AUTH_SCHEME = /^(Bearer|Basic|Digest|Negotiate|AzureApiManagementKey) /i;
 
-/** Personal fields (GDPR): masked, so a journal shows their shape but never the person. */
+/** Field names (lower case) `maskPersonal` masks. */
+const PERSONAL_FIELDS = [
+  'email',
+  'username',
+  'mobilephone',
+  'to',
+  'title',
+  'firstname',
+  'lastname',
+  'addressline1',
+  'addressline2',
+  'addressline3',
+  'postcode',
+];
+
+/**
+ * A member name, as `JSON.stringify` writes it, that redaction acts on (a secret or a personal field,
+ * any case). None of these names holds a character JSON escapes, so the text shows each as written.
+ */
+const TOUCHED_MEMBER = new RegExp(`"(?:${[...SECRET_FIELDS, ...PERSONAL_FIELDS].join('|')})":`, 'i');
+
+/** Personal fields (GDPR): masked, so a journal shows their shape but never the person (the names: PERSONAL_FIELDS). */
 function maskPersonal(key: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
   switch (key.toLowerCase()) {
@@ -168,6 +191,29 @@ export function redactEntry(e: RawJournalEntry): JournalEntry {
       ...(responseBody !== undefined ? { body: responseBody } : {}),
     },
   };
+}
+
+/** Most `{` and `[` in a body copied as text: at most this many, it is no deeper than `redactJson` goes. */
+const MAX_COPIED_NESTING = 32;
+
+/**
+ * `JSON.stringify(redactEntry(e))`, for a store that keeps entries as text (Redis), without parsing and
+ * copying a response body that redaction would leave as it is: the serializer's own JSON, with no member
+ * redaction acts on and no deeper than `redactJson` goes, is copied in as written (`JSON.stringify` of
+ * its parse is the same text).
+ */
+export function redactedEntryJson(e: RawJournalEntry): string {
+  const body = e.responseBody;
+  const asWritten =
+    e.responseBodyIsJson === true &&
+    body !== undefined &&
+    body !== '' &&
+    !TOUCHED_MEMBER.test(body) &&
+    (body.match(/[[{]/g)?.length ?? 0) <= MAX_COPIED_NESTING;
+  if (!asWritten) return JSON.stringify(redactEntry(e));
+  const json = JSON.stringify(redactEntry({ ...e, responseBody: undefined }));
+  // `response` is the entry's last member and `body` would be the last of it: `...}}` gets `,"body":...`.
+  return `${json.slice(0, -2)},"body":${body}}}`;
 }
 
 function matches(e: RawJournalEntry, f: JournalFilter): boolean {

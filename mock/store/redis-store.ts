@@ -16,7 +16,7 @@ import { SeededRandom } from '../random';
 import type { FaultRule, FaultRuleInput, FaultTarget } from '../scenario/faults';
 import { MAX_FAULT_RULES, faultDraw, ruleMatches, validateFaultRule } from '../scenario/faults';
 import type { JournalEntry, JournalFilter, RawJournalEntry } from '../scenario/journal';
-import { redactEntry } from '../scenario/journal';
+import { redactedEntryJson } from '../scenario/journal';
 import type {
   BalanceOverlay,
   GatewayLimit,
@@ -1009,7 +1009,7 @@ export class RedisStore implements SharedStore {
     const key = `${this.g}journal`;
     let batch = this.journalBatch.get(key);
     if (!batch) this.journalBatch.set(key, (batch = []));
-    batch.push(JSON.stringify(redactEntry(entry)));
+    batch.push(redactedEntryJson(entry));
     // Only the newest `journalCapacity` can be kept: older ones need not be sent.
     if (batch.length > this.journalCapacity) batch.shift();
     // Every request answered in this turn of the event loop goes in its one write, after it.
