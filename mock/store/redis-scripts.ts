@@ -142,6 +142,20 @@ return 1
 };
 
 /**
+ * A sliding-window claim, the start of a script: KEYS[1] the window's sorted set; ARGV[1] window start,
+ * ARGV[2] now, ARGV[3] a unique member, ARGV[4] limit, ARGV[5] TTL ms. With `limit` entries already in
+ * the window it returns the oldest one's score (epoch ms) and the script ends there; else it adds this one.
+ */
+const WINDOW_CLAIM = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  local o = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return o[2]
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+`;
+
+/**
  * Claim a password attempt: KEYS failures; ARGV window start, now, member, limit, TTL. With `limit`
  * failures already in the window it counts nothing and returns the oldest one's score (epoch ms); else it
  * counts this one and returns 'ok'. One step, so attempts in flight together cannot all pass the check.
@@ -149,14 +163,7 @@ return 1
 export const LOGIN_CLAIM: Script = {
   numberOfKeys: 1,
   lua: `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
-  local o = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return o[2]
-end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return 'ok'
+${WINDOW_CLAIM}return 'ok'
 `,
 };
 
@@ -177,14 +184,7 @@ return 1
 export const OTP_SEND: Script = {
   numberOfKeys: 3,
   lua: `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
-  local o = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return o[2]
-end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('HSET', KEYS[2], 'account', ARGV[6], 'code', ARGV[7], 'expiresAt', ARGV[8], 'failed', 0, 'state', 'open')
+${WINDOW_CLAIM}redis.call('HSET', KEYS[2], 'account', ARGV[6], 'code', ARGV[7], 'expiresAt', ARGV[8], 'failed', 0, 'state', 'open')
 redis.call('PEXPIRE', KEYS[2], ARGV[9])
 redis.call('RPUSH', KEYS[3], ARGV[10])
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[11]), -1)

@@ -518,17 +518,20 @@ export class RedisStore implements SharedStore {
     });
   }
 
+  /** The login scripts' key and arguments: window start, now, a unique member, limit, TTL ms. */
+  private loginArgs(key: string, now: number, windowStart: number, limit: number): (string | number)[] {
+    return [
+      `${this.w}lf:${key}`,
+      windowStart,
+      now,
+      `${now}:${randomUUID()}`,
+      limit,
+      Math.max(TTL_GRACE_MS, now - windowStart + TTL_GRACE_MS),
+    ];
+  }
+
   async countLoginFailure(key: string, now: number, windowStart: number, limit: number): Promise<void> {
-    await this.guard(() =>
-      this.script('procodeLoginCount')(
-        `${this.w}lf:${key}`,
-        windowStart,
-        now,
-        `${now}:${randomUUID()}`,
-        limit,
-        Math.max(TTL_GRACE_MS, now - windowStart + TTL_GRACE_MS),
-      ),
-    );
+    await this.guard(() => this.script('procodeLoginCount')(...this.loginArgs(key, now, windowStart, limit)));
   }
 
   async claimLoginAttempt(
@@ -539,12 +542,7 @@ export class RedisStore implements SharedStore {
   ): Promise<number | undefined> {
     return this.guard(async () => {
       const oldest = (await this.script('procodeLoginClaim')(
-        `${this.w}lf:${key}`,
-        windowStart,
-        now,
-        `${now}:${randomUUID()}`,
-        limit,
-        Math.max(TTL_GRACE_MS, now - windowStart + TTL_GRACE_MS),
+        ...this.loginArgs(key, now, windowStart, limit),
       )) as string | number;
       return oldest === 'ok' ? undefined : Number(oldest);
     });
